@@ -1,0 +1,3 @@
+from keras_lstm_ae.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,183 @@
+"""The `keras-lstm-ae` command: parses options and calls the Python API.
+
+Parsing imports no TensorFlow, so `--help` and option errors return at once.
+Invalid input ends with one `keras-lstm-ae: error: ...` line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from keras_lstm_ae.config import DATA_SETS, DEFAULT_HIDDEN_SIZE, TASKS, TrainConfig
+from keras_lstm_ae.errors import UsageError
+
+PROG = "keras-lstm-ae"
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, without the usage text."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _add_train_options(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    hidden_defaults = ", ".join(f"{name} {size}" for name, size in DEFAULT_HIDDEN_SIZE.items())
+
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", choices=DATA_SETS, default=None,
+                      help="data set (default: sp500 for --task predict, else synthetic)")
+    data.add_argument("--num-sequences", type=int, default=defaults.num_sequences,
+                      help="synthetic data: number of sequences before the 60/20/20 split "
+                           "(default: %(default)s)")
+    data.add_argument("--seq-len", type=int, default=defaults.seq_len,
+                      help="synthetic data: time steps per sequence (default: %(default)s)")
+    data.add_argument("--data-path", default=None,
+                      help="file or folder to read real data from (default: none)")
+
+    model = parser.add_argument_group("model and task")
+    model.add_argument("--task", choices=TASKS, default=defaults.task,
+                       help="what the model learns (default: %(default)s)")
+    model.add_argument("--hidden-size", type=int, default=None,
+                       help=f"units of the encoder and decoder LSTMs (default: {hidden_defaults})")
+
+    training = parser.add_argument_group("training")
+    training.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
+                          help="Adam learning rate (default: %(default)s)")
+    training.add_argument("--clip-norm", type=float, default=defaults.clip_norm,
+                          help="maximum global L2 norm of the gradients; 0 turns clipping off "
+                               "(default: %(default)s)")
+    training.add_argument("--epochs", type=int, default=defaults.epochs,
+                          help="passes over the training split (default: %(default)s)")
+    training.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                          help="sequences per gradient step (default: %(default)s)")
+    training.add_argument("--validate-every", type=int, default=defaults.validate_every,
+                          help="epochs between validation passes; the last epoch is always "
+                               "validated (default: %(default)s)")
+    training.add_argument("--seed", type=int, default=defaults.seed,
+                          help="seed of data generation, splits and initial weights "
+                               "(default: %(default)s)")
+    training.add_argument("--verbose", type=int, choices=(0, 1, 2), default=defaults.verbose,
+                          help="Keras output: 0 silent, 1 progress bar, 2 one line per epoch "
+                               "(default: %(default)s)")
+
+    output = parser.add_argument_group("output")
+    output.add_argument("--output-dir", default=None,
+                        help="run folder (default: runs/DATA-TASK-YYYYmmdd-HHMMSS)")
+    output.add_argument("--export-dir", default=None,
+                        help="SavedModel folder (default: exported_models/RUN_NAME)")
+    output.add_argument("--no-export", action="store_true",
+                        help="do not write a SavedModel")
+    output.add_argument("--overwrite", action="store_true",
+                        help="replace an existing run folder or SavedModel")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the parser of the `keras-lstm-ae` command and its subcommands."""
+    from keras_lstm_ae import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="Train, evaluate and export LSTM autoencoders with Keras on TensorFlow.",
+        epilog=f"Run '{PROG} COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    train = commands.add_parser(
+        "train", help="train a model and write a run folder and a SavedModel",
+        description="Train an LSTM autoencoder. A run writes config.json, model.keras, "
+                    "history.csv, metrics.json, figures/ and logs/ (TensorBoard) into its run "
+                    "folder, and a TensorFlow SavedModel into exported_models/.",
+    )
+    _add_train_options(train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="recompute the test metrics of a run folder",
+        description="Load a run's model.keras and config.json, rebuild its test split and "
+                    "print the test metrics as JSON.",
+    )
+    evaluate.add_argument("--model", required=True, metavar="RUN_DIR",
+                          help="run folder written by train")
+
+    export = commands.add_parser(
+        "export", help="export a run's model as a TensorFlow SavedModel",
+        description="Write the model of a run folder as a TensorFlow SavedModel.",
+    )
+    export.add_argument("--model", required=True, metavar="RUN_DIR",
+                        help="run folder written by train")
+    export.add_argument("--out", required=True, metavar="DIR", help="SavedModel folder to write")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace an existing SavedModel in DIR")
+    return parser
+
+
+def _config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        data=args.data, task=args.task, hidden_size=args.hidden_size,
+        learning_rate=args.learning_rate, clip_norm=args.clip_norm, epochs=args.epochs,
+        batch_size=args.batch_size, validate_every=args.validate_every, seed=args.seed,
+        num_sequences=args.num_sequences, seq_len=args.seq_len, data_path=args.data_path,
+        output_dir=args.output_dir, export_dir=args.export_dir, export=not args.no_export,
+        overwrite=args.overwrite, verbose=args.verbose,
+    )
+
+
+def _run_train(args: argparse.Namespace) -> None:
+    config = _config_from_args(args).resolved()
+    from keras_lstm_ae.training import train
+
+    result = train(config)
+    print(f"run folder: {result.run_dir}")
+    print(f"test loss: {result.metrics['test_loss']:.6g}")
+    for name, value in sorted(result.metrics.items()):
+        if name.startswith("test_") and name != "test_loss":
+            print(f"{name.replace('_', ' ')}: {value:.6g}")
+    print(f"training time: {result.metrics['train_seconds']:.1f} s")
+    if result.export_dir is not None:
+        print(f"SavedModel: {result.export_dir}")
+
+
+def _run_evaluate(args: argparse.Namespace) -> None:
+    from keras_lstm_ae.evaluation import evaluate
+
+    print(json.dumps(evaluate(args.model), indent=2, sort_keys=True))
+
+
+def _run_export(args: argparse.Namespace) -> None:
+    from keras_lstm_ae import runs
+    from keras_lstm_ae.evaluation import load_run
+    from keras_lstm_ae.export import export_saved_model
+
+    runs.check_destination(Path(args.out), args.overwrite, option="--out")
+    config, model = load_run(args.model)
+    path = export_saved_model(model, args.out, config.to_dict(), overwrite=args.overwrite)
+    print(f"SavedModel: {path}")
+
+
+COMMANDS = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; return the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up notes quiet
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+        COMMANDS[args.command](args)
+    except UsageError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,18 @@
+"""Data sets: each module loads one source and returns a `SequenceData`."""
+
+from keras_lstm_ae.data.splits import SequenceData, Split, split_by_fraction
+
+__all__ = ["SequenceData", "Split", "load_data", "split_by_fraction"]
+
+
+def load_data(config) -> SequenceData:
+    """Load and split the data set that a resolved `TrainConfig` names.
+
+    Raises:
+        UsageError: the data cannot be read or is malformed.
+    """
+    if config.data == "synthetic":
+        from keras_lstm_ae.data import synthetic
+
+        return synthetic.load(config.num_sequences, config.seq_len, config.seed)
+    raise ValueError(f"no loader for data set {config.data!r}")

@@ -1,0 +1,65 @@
+"""Test-set metrics of a trained model, and evaluation of a saved run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from keras_lstm_ae import runs, tasks
+from keras_lstm_ae.config import TrainConfig
+from keras_lstm_ae.errors import UsageError
+
+
+def compute_test_metrics(model, data, task: str, batch_size: int = 256) -> dict:
+    """Evaluate `model` on the test split.
+
+    Returns:
+        `test_loss` (the weighted total loss) and `test_<output>_<metric>` for
+        every compiled metric, as floats.
+    """
+    arrays = tasks.make_arrays(task, data.test)
+    values = model.evaluate(arrays.inputs, arrays.targets, batch_size=batch_size,
+                            verbose=0, return_dict=True)
+    return {f"test_{name}": float(value) for name, value in values.items()}
+
+
+def load_run(run_dir: Path):
+    """Load the config and the Keras model of a finished run folder.
+
+    Returns:
+        `(config, model)`, the model loaded in safe mode with its compiled
+        losses and metrics.
+
+    Raises:
+        UsageError: `run_dir` is not a finished run folder.
+    """
+    import keras
+
+    run_dir = Path(run_dir)
+    config_path = run_dir / runs.CONFIG_FILE
+    model_path = run_dir / runs.MODEL_FILE
+    if not run_dir.is_dir():
+        raise UsageError(f"--model {run_dir} is not a folder; pass a run folder written by train.")
+    if not config_path.is_file() or not model_path.is_file():
+        raise UsageError(
+            f"--model {run_dir} holds no {runs.CONFIG_FILE} and {runs.MODEL_FILE}; "
+            "pass a run folder written by train."
+        )
+    try:
+        config = TrainConfig.from_dict(json.loads(config_path.read_text()))
+    except (json.JSONDecodeError, TypeError) as error:
+        raise UsageError(f"{config_path} is not a valid run config ({error}).") from None
+    try:
+        model = keras.saving.load_model(model_path, safe_mode=True)
+    except (ValueError, OSError) as error:
+        raise UsageError(f"{model_path} could not be loaded as a Keras model ({error}).") from None
+    return config, model
+
+
+def evaluate(run_dir: Path) -> dict:
+    """Recompute the test metrics of a run folder from its saved model and config."""
+    from keras_lstm_ae.data import load_data
+
+    config, model = load_run(run_dir)
+    data = load_data(config)
+    return compute_test_metrics(model, data, config.task, batch_size=max(config.batch_size, 256))
