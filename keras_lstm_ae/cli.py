@@ -42,6 +42,9 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
                       help="synthetic data: time steps per sequence (default: %(default)s)")
     data.add_argument("--data-path", default=None,
                       help="file or folder to read real data from (default: none)")
+    data.add_argument("--max-sequences", type=int, default=None, metavar="N",
+                      help="use at most N sequences of each split, for quick runs "
+                           "(default: all)")
 
     model = parser.add_argument_group("model and task")
     model.add_argument("--task", choices=TASKS, default=defaults.task,
@@ -127,6 +130,7 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         learning_rate=args.learning_rate, clip_norm=args.clip_norm, epochs=args.epochs,
         batch_size=args.batch_size, validate_every=args.validate_every, seed=args.seed,
         num_sequences=args.num_sequences, seq_len=args.seq_len, data_path=args.data_path,
+        max_sequences=args.max_sequences,
         output_dir=args.output_dir, export_dir=args.export_dir, export=not args.no_export,
         overwrite=args.overwrite, verbose=args.verbose,
     )

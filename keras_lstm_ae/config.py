@@ -50,6 +50,8 @@ class TrainConfig:
         num_sequences: Synthetic data set size, before the 60/20/20 split.
         seq_len: Time steps per sequence (synthetic data).
         data_path: File or folder to read real data from.
+        max_sequences: Use at most this many sequences of each split, for
+            quick runs. `None` uses them all.
         output_dir: Run folder. `None` gives `runs/<data>-<task>-<timestamp>`.
         export_dir: SavedModel folder. `None` gives
             `exported_models/<run name>`.
@@ -71,6 +73,7 @@ class TrainConfig:
     num_sequences: int = 10_000
     seq_len: int = 50
     data_path: Optional[str] = None
+    max_sequences: Optional[int] = None
     output_dir: Optional[str] = None
     export_dir: Optional[str] = None
     export: bool = True
@@ -132,6 +135,8 @@ def validate(config: TrainConfig) -> None:
     _require_positive_int(config.batch_size, "--batch-size")
     _require_positive_int(config.validate_every, "--validate-every")
     _require_positive_int(config.num_sequences, "--num-sequences")
+    if config.max_sequences is not None:
+        _require_positive_int(config.max_sequences, "--max-sequences")
 
     if not (isinstance(config.learning_rate, (int, float)) and math.isfinite(config.learning_rate)
             and config.learning_rate > 0):

@@ -53,3 +53,14 @@ def test_load_is_deterministic():
 def test_split_by_fraction_rejects_bad_fractions():
     with pytest.raises(ValueError, match="add up to 1"):
         split_by_fraction(10, (0.5, 0.2), seed=0)
+
+
+def test_max_sequences_truncates_each_split():
+    from keras_lstm_ae import TrainConfig
+    from keras_lstm_ae.data import load_data
+
+    config = TrainConfig(num_sequences=1000, max_sequences=50).resolved()
+    data = load_data(config)
+    assert len(data.train) == 50
+    assert len(data.validation) == 50
+    assert len(data.test) == 50

@@ -14,5 +14,10 @@ def load_data(config) -> SequenceData:
     if config.data == "synthetic":
         from keras_lstm_ae.data import synthetic
 
-        return synthetic.load(config.num_sequences, config.seq_len, config.seed)
-    raise ValueError(f"no loader for data set {config.data!r}")
+        data = synthetic.load(config.num_sequences, config.seq_len, config.seed)
+    else:
+        raise ValueError(f"no loader for data set {config.data!r}")
+
+    if config.max_sequences is not None:
+        data = data.truncated(config.max_sequences)
+    return data

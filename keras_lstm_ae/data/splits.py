@@ -24,6 +24,11 @@ class Split:
     def __len__(self) -> int:
         return len(self.x)
 
+    def head(self, count: int) -> "Split":
+        """Return the first `count` sequences and their labels."""
+        labels = None if self.labels is None else self.labels[:count]
+        return Split(self.x[:count], labels)
+
 
 @dataclasses.dataclass
 class SequenceData:
@@ -42,6 +47,12 @@ class SequenceData:
     validation: Split
     test: Split
     num_classes: Optional[int] = None
+
+    def truncated(self, count: int) -> "SequenceData":
+        """Return a copy whose splits hold at most `count` sequences each."""
+        return dataclasses.replace(self, train=self.train.head(count),
+                                   validation=self.validation.head(count),
+                                   test=self.test.head(count))
 
     @property
     def seq_len(self) -> int:
