@@ -19,6 +19,8 @@ from keras_lstm_ae.errors import UsageError
 
 PROG = "keras-lstm-ae"
 EXIT_USAGE = 2
+EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130  # the shell's status for a process stopped by SIGINT
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +84,14 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--overwrite", action="store_true",
                         help="replace an existing run folder or SavedModel")
 
+    recovery = parser.add_argument_group("interruption and reproducibility")
+    recovery.add_argument("--resume", default=None, metavar="RUN_DIR",
+                          help="continue an interrupted run from its last completed epoch; "
+                               "every other option is read from the run's config.json")
+    recovery.add_argument("--nondeterministic", action="store_true",
+                          help="allow nondeterministic TensorFlow ops; the same --seed then no "
+                               "longer guarantees the same weights")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the parser of the `keras-lstm-ae` command and its subcommands."""
@@ -132,15 +142,21 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         num_sequences=args.num_sequences, seq_len=args.seq_len, data_path=args.data_path,
         max_sequences=args.max_sequences,
         output_dir=args.output_dir, export_dir=args.export_dir, export=not args.no_export,
-        overwrite=args.overwrite, verbose=args.verbose,
+        overwrite=args.overwrite, deterministic=not args.nondeterministic,
+        verbose=args.verbose,
     )
 
 
 def _run_train(args: argparse.Namespace) -> None:
-    config = _config_from_args(args).resolved()
-    from keras_lstm_ae.training import train
+    if args.resume:
+        from keras_lstm_ae.training import resume
 
-    result = train(config)
+        result = resume(args.resume)
+    else:
+        config = _config_from_args(args).resolved()
+        from keras_lstm_ae.training import train
+
+        result = train(config)
     print(f"run folder: {result.run_dir}")
     print(f"test loss: {result.metrics['test_loss']:.6g}")
     for name, value in sorted(result.metrics.items()):
@@ -183,5 +199,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        # Imported here: guards imports nothing heavy, but only train raises these.
+        from keras_lstm_ae.guards import TrainingDiverged, TrainingInterrupted
+
+        if isinstance(error, TrainingInterrupted):
+            print(f"{PROG}: {error}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if isinstance(error, TrainingDiverged):
+            print(f"{PROG}: error: {error}", file=sys.stderr)
+            return EXIT_DIVERGED
+        raise
     return 0

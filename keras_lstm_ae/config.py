@@ -57,6 +57,8 @@ class TrainConfig:
             `exported_models/<run name>`.
         export: Whether to write the SavedModel.
         overwrite: Replace an existing run folder or SavedModel.
+        deterministic: Make TensorFlow ops deterministic, so the same seed
+            gives the same weights, also across an interruption and resume.
         verbose: Keras progress output: 0 silent, 1 progress bar, 2 one line
             per epoch.
     """
@@ -78,6 +80,7 @@ class TrainConfig:
     export_dir: Optional[str] = None
     export: bool = True
     overwrite: bool = False
+    deterministic: bool = True
     verbose: int = 1
 
     def resolved(self) -> "TrainConfig":

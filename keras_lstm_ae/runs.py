@@ -50,7 +50,8 @@ def start(final: Path, overwrite: bool) -> Path:
     check_destination(final, overwrite)
     staging = staging_path(final)
     if staging.exists():
-        # NOTE: an unfinished run left by a crash is discarded here.
+        # Callers check first that no resumable run is there, or that
+        # --overwrite allows discarding it.
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     return staging

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 import shutil
 import time
 from pathlib import Path
 from typing import Optional
 
-from keras_lstm_ae import evaluation, history, runs, tasks
+from keras_lstm_ae import checkpoints, evaluation, guards, history, pipeline, runs, tasks
 from keras_lstm_ae.config import TrainConfig, resolve_paths
 from keras_lstm_ae.files import write_json
 
@@ -61,48 +63,80 @@ def build_and_compile(config: TrainConfig, data):
     return model
 
 
-def fit(model, config: TrainConfig, data, callbacks=()) -> list[dict]:
+def fit(model, config: TrainConfig, data, callbacks=(), initial_epoch: int = 0,
+        rows: Optional[list] = None, stop_requested=None) -> tuple[list[dict], Optional[str], str]:
     """Train a compiled model on the training split, validating on the validation split.
 
+    Args:
+        model: A compiled model.
+        config: Resolved training options.
+        data: The `SequenceData` to train on.
+        callbacks: Further Keras callbacks; they run after the epoch log.
+        initial_epoch: Number of epochs already trained, for a resumed run.
+        rows: History rows of those epochs, extended in place.
+        stop_requested: A `threading.Event` that, once set, stops training
+            after the current batch. `None` never stops early.
+
     Returns:
-        One dict of logged values per epoch; `val_` values only on validation epochs.
+        `(rows, reason, detail)`: one dict of logged values per completed
+        epoch (`val_` values only on validation epochs); `reason` is `None`
+        when all epochs ran, else `"interrupted"` or `"diverged"`, which
+        `detail` describes.
     """
+    import threading
+
     train = tasks.make_arrays(config.task, data.train)
     validation = tasks.make_arrays(config.task, data.validation)
-    epoch_log = history.make_callback()
+    dataset = pipeline.training_dataset(train.inputs, train.targets, config.batch_size,
+                                        config.seed, initial_epoch, config.epochs)
+
+    safe_stop = guards.make_callback(stop_requested or threading.Event())
+    epoch_log = history.make_callback(rows, skip=lambda: safe_stop.reason is not None)
     model.fit(
-        train.inputs,
-        train.targets,
-        batch_size=config.batch_size,
+        dataset,
         epochs=config.epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=pipeline.steps_per_epoch(len(train.inputs), config.batch_size),
         validation_data=(validation.inputs, validation.targets),
         validation_freq=validation_epochs(config.epochs, config.validate_every),
-        shuffle=True,
+        shuffle=False,  # the dataset is already shuffled per epoch
         verbose=config.verbose,
-        callbacks=[epoch_log, *callbacks],
+        callbacks=[safe_stop, epoch_log, *callbacks],
     )
-    return epoch_log.rows
+    return epoch_log.rows, safe_stop.reason, safe_stop.detail
 
 
-def train(config: TrainConfig) -> TrainResult:
+def _seed_everything(config: TrainConfig) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def train(config: TrainConfig, callbacks=()) -> TrainResult:
     """Train an LSTM autoencoder and write its run folder and SavedModel.
 
     Steps: validate the options, load the data, build and compile the model,
-    fit it, evaluate it on the test split, then write `config.json`,
-    `model.keras`, `history.csv`, `metrics.json`, `figures/` and `logs/`
-    (TensorBoard) into the run folder, and export the SavedModel.
+    fit it with a checkpoint after every epoch, evaluate it on the test split,
+    then write `config.json`, `model.keras`, `history.csv`, `metrics.json`,
+    `figures/` and `logs/` (TensorBoard) into the run folder, and export the
+    SavedModel.
 
     Args:
         config: Training options; `None` fields take their defaults.
+        callbacks: Further Keras callbacks, run after the package's own.
 
     Returns:
         A `TrainResult`.
 
     Raises:
         UsageError: an option or the data is invalid. Nothing is written then.
+        TrainingInterrupted: SIGINT or SIGTERM stopped training; the run can
+            be resumed with `resume`.
+        TrainingDiverged: the loss became NaN or infinite.
     """
-    import keras
-
     from keras_lstm_ae import __version__
     from keras_lstm_ae.data import load_data
 
@@ -111,6 +145,7 @@ def train(config: TrainConfig) -> TrainResult:
     runs.check_destination(output_dir, config.overwrite)
     if export_dir is not None:
         runs.check_destination(export_dir, config.overwrite, option="--export-dir")
+    _check_no_interrupted_run(output_dir, config.overwrite)
     config = dataclasses.replace(config, output_dir=str(output_dir),
                                  export_dir=str(export_dir) if export_dir else None)
 
@@ -120,16 +155,88 @@ def train(config: TrainConfig) -> TrainResult:
                 data.train.x.shape[1:])
 
     staging = runs.start(output_dir, config.overwrite)
-    try:
+    with _keep_only_resumable(staging):
         write_json(staging / runs.CONFIG_FILE,
                    {**config.to_dict(), "keras_lstm_ae_version": __version__})
-        keras.utils.set_random_seed(config.seed)
+        _seed_everything(config)
         model = build_and_compile(config, data)
+    return _train_and_publish(config, data, model, staging, initial_epoch=0, rows=[],
+                              seconds_before=0.0, callbacks=callbacks)
 
+
+def resume(run_dir, callbacks=()) -> TrainResult:
+    """Continue an interrupted run from its last completed epoch.
+
+    Args:
+        run_dir: The run folder that the interrupted `train` named (its final
+            name), or its `.partial` staging folder.
+        callbacks: Further Keras callbacks, run after the package's own.
+
+    Returns:
+        A `TrainResult`, as `train` returns.
+
+    Raises:
+        UsageError: no interrupted run with a checkpoint is there.
+    """
+    import keras
+
+    from keras_lstm_ae.data import load_data
+
+    staging = checkpoints.find_resumable(Path(run_dir))
+    config = TrainConfig.from_dict(json.loads((staging / runs.CONFIG_FILE).read_text()))
+    state = checkpoints.read_state(staging)
+    if config.export_dir:
+        runs.check_destination(Path(config.export_dir), config.overwrite, option="--export-dir")
+
+    data = load_data(config)
+    _seed_everything(config)
+    model = keras.saving.load_model(staging / checkpoints.CHECKPOINT_MODEL, safe_mode=True)
+    rows = history.read(staging / runs.HISTORY_FILE)
+    logger.info("Resuming %s after epoch %d of %d", config.output_dir, state["epoch"],
+                config.epochs)
+    return _train_and_publish(config, data, model, staging, initial_epoch=state["epoch"],
+                              rows=rows, seconds_before=state["train_seconds"],
+                              callbacks=callbacks)
+
+
+def _check_no_interrupted_run(output_dir: Path, overwrite: bool) -> None:
+    from keras_lstm_ae.errors import UsageError
+
+    staging = runs.staging_path(output_dir)
+    if not overwrite and checkpoints.read_state(staging) is not None:
+        raise UsageError(
+            f"--output-dir {output_dir} has an interrupted run; resume it with "
+            f"'{checkpoints.resume_command(output_dir)}' or pass --overwrite to start over."
+        )
+
+
+@contextlib.contextmanager
+def _keep_only_resumable(staging: Path):
+    """Remove the staging folder when the block fails before the first checkpoint."""
+    try:
+        yield staging
+    except BaseException:
+        if staging.exists() and checkpoints.read_state(staging) is None:
+            shutil.rmtree(staging)
+        raise
+
+
+def _train_and_publish(config: TrainConfig, data, model, staging: Path, initial_epoch: int,
+                       rows: list, seconds_before: float, callbacks=()) -> TrainResult:
+    import keras
+
+    output_dir = Path(config.output_dir)
+    with _keep_only_resumable(staging):
         started = time.perf_counter()
         tensorboard = keras.callbacks.TensorBoard(log_dir=str(staging / runs.LOGS_DIR))
-        rows = fit(model, config, data, callbacks=[tensorboard])
-        train_seconds = time.perf_counter() - started
+        checkpoint = checkpoints.make_callback(staging, rows, seconds_before)
+        with guards.stop_requests() as stop_requested:
+            rows, reason, detail = fit(model, config, data,
+                                       callbacks=[checkpoint, tensorboard, *callbacks],
+                                       initial_epoch=initial_epoch, rows=rows,
+                                       stop_requested=stop_requested)
+        train_seconds = seconds_before + time.perf_counter() - started
+        _raise_if_stopped(reason, detail, staging, output_dir)
 
         metrics = evaluation.compute_test_metrics(model, data, config.task,
                                                   batch_size=max(config.batch_size, 256))
@@ -142,14 +249,34 @@ def train(config: TrainConfig) -> TrainResult:
         from keras_lstm_ae.figures import write_run_figures
 
         write_run_figures(config, data, model, rows, staging / runs.FIGURES_DIR)
+        for name in (checkpoints.CHECKPOINT_MODEL, checkpoints.CHECKPOINT_STATE):
+            (staging / name).unlink(missing_ok=True)
         runs.publish(staging, output_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     logger.info("Run written to %s", output_dir)
 
+    export_dir = Path(config.export_dir) if config.export_dir else None
     if export_dir is not None:
         from keras_lstm_ae.export import export_saved_model
 
         export_saved_model(model, export_dir, config.to_dict(), overwrite=config.overwrite)
     return TrainResult(output_dir, export_dir, metrics, rows, model)
+
+
+def _raise_if_stopped(reason: Optional[str], detail: str, staging: Path, output_dir: Path):
+    if reason is None:
+        return
+    state = checkpoints.read_state(staging)
+    kept = (f"the checkpoint of epoch {state['epoch']} is kept in {staging}"
+            if state else "no epoch had finished, so there is no checkpoint")
+    if reason == "interrupted":
+        if state is None:
+            shutil.rmtree(staging)
+            raise guards.TrainingInterrupted(f"training interrupted {detail}; {kept}.")
+        raise guards.TrainingInterrupted(
+            f"training interrupted {detail}; {kept}. "
+            f"Resume with: {checkpoints.resume_command(output_dir)}"
+        )
+    raise guards.TrainingDiverged(
+        f"training diverged: {detail}; {kept}. "
+        "Start a new run with a lower --learning-rate or with --clip-norm set."
+    )
