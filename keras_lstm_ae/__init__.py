@@ -6,6 +6,8 @@ The public API, importable without loading TensorFlow until a function runs:
 - `evaluate`: recompute the test metrics of a run folder.
 - `build_model`: the Keras functional LSTM autoencoder.
 - `export_saved_model`: write a TensorFlow SavedModel.
+- `load`: load an exported SavedModel, with one method per signature.
+- `resume`: continue an interrupted training run.
 - `load_data`: load and split a data set.
 - `UsageError`: raised for invalid options and malformed input.
 """
@@ -21,6 +23,8 @@ __version__ = "0.1.0"
 # command line's --help stay fast: these modules import TensorFlow.
 _LAZY = {
     "train": "keras_lstm_ae.training",
+    "resume": "keras_lstm_ae.training",
+    "load": "keras_lstm_ae.loading",
     "TrainResult": "keras_lstm_ae.training",
     "evaluate": "keras_lstm_ae.evaluation",
     "build_model": "keras_lstm_ae.model",

@@ -123,11 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="run folder written by train")
 
     export = commands.add_parser(
-        "export", help="export a run's model as a TensorFlow SavedModel",
-        description="Write the model of a run folder as a TensorFlow SavedModel.",
+        "export", help="export a trained model as a TensorFlow SavedModel",
+        description="Write the model of a run folder, or a .keras file, as a TensorFlow "
+                    "SavedModel. The .keras file is loaded in Keras safe mode.",
     )
-    export.add_argument("--model", required=True, metavar="RUN_DIR",
-                        help="run folder written by train")
+    export.add_argument("--model", required=True, metavar="RUN_DIR_OR_MODEL.keras",
+                        help="run folder written by train, or a .keras model file")
     export.add_argument("--out", required=True, metavar="DIR", help="SavedModel folder to write")
     export.add_argument("--overwrite", action="store_true",
                         help="replace an existing SavedModel in DIR")
@@ -175,12 +176,17 @@ def _run_evaluate(args: argparse.Namespace) -> None:
 
 def _run_export(args: argparse.Namespace) -> None:
     from keras_lstm_ae import runs
-    from keras_lstm_ae.evaluation import load_run
+    from keras_lstm_ae.evaluation import load_keras_file, load_run
     from keras_lstm_ae.export import export_saved_model
 
     runs.check_destination(Path(args.out), args.overwrite, option="--out")
-    config, model = load_run(args.model)
-    path = export_saved_model(model, args.out, config.to_dict(), overwrite=args.overwrite)
+    source = Path(args.model)
+    if source.suffix == ".keras":
+        config, model = None, load_keras_file(source)
+    else:
+        config, model = load_run(source)
+    path = export_saved_model(model, args.out, config.to_dict() if config else None,
+                              overwrite=args.overwrite)
     print(f"SavedModel: {path}")
 
 

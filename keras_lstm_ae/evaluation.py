@@ -33,8 +33,6 @@ def load_run(run_dir: Path):
     Raises:
         UsageError: `run_dir` is not a finished run folder.
     """
-    import keras
-
     run_dir = Path(run_dir)
     config_path = run_dir / runs.CONFIG_FILE
     model_path = run_dir / runs.MODEL_FILE
@@ -49,11 +47,25 @@ def load_run(run_dir: Path):
         config = TrainConfig.from_dict(json.loads(config_path.read_text()))
     except (json.JSONDecodeError, TypeError) as error:
         raise UsageError(f"{config_path} is not a valid run config ({error}).") from None
+    return config, load_keras_file(model_path)
+
+
+def load_keras_file(path: Path):
+    """Load a `.keras` file in safe mode.
+
+    Raises:
+        UsageError: the file is missing or is not a Keras model.
+    """
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"--model {path} not found; pass a run folder or a .keras file.")
     try:
-        model = keras.saving.load_model(model_path, safe_mode=True)
-    except (ValueError, OSError) as error:
-        raise UsageError(f"{model_path} could not be loaded as a Keras model ({error}).") from None
-    return config, model
+        return keras.saving.load_model(path, safe_mode=True)
+    except (ValueError, OSError, KeyError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UsageError(f"{path} could not be loaded as a Keras model ({message}).") from None
 
 
 def evaluate(run_dir: Path) -> dict:
