@@ -53,7 +53,7 @@ class TrainConfig:
         num_sequences: Synthetic data set size, before the 60/20/20 split.
         seq_len: Time steps per sequence (synthetic data).
         data_path: File or folder to read real data from.
-        mnist_mode: How MNIST images become sequences: `"row"` reads 28 steps
+        mnist_mode: Sequence mode of MNIST images: `"row"` reads 28 steps
             of 28 pixels, `"pixel"` reads 784 steps of 1 pixel, which makes
             each LSTM pass 28 times longer.
         max_sequences: Use at most this many sequences of each split, for
