@@ -142,16 +142,21 @@ def test_data_folder_variable_used(subset, tmp_path, monkeypatch):
     np.testing.assert_array_equal(arrays["y_test"], subset["y_test"])
 
 
-def test_offline_without_path_fails_fast(tmp_path, monkeypatch):
-    # A port on the loopback that nothing listens on stands for the download
-    # host, so the connection is refused without any traffic leaving the machine.
+@pytest.fixture
+def offline_keras(tmp_path, monkeypatch):
+    """Point the Keras download at a closed loopback port, with nothing cached.
+
+    The connection is refused without any traffic leaving the machine.
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    monkeypatch.delenv(mnist.DATA_ENV_VAR, raising=False)
     monkeypatch.setattr(mnist, "keras_cache_path", lambda: tmp_path / "no_cache" / "mnist.npz")
     monkeypatch.setattr(mnist, "KERAS_MNIST_ORIGIN", f"http://127.0.0.1:{closed_port}/mnist.npz")
 
+
+def test_offline_without_path_fails_fast(offline_keras, tmp_path, monkeypatch):
+    monkeypatch.delenv(mnist.DATA_ENV_VAR, raising=False)
     started = time.monotonic()
     with pytest.raises(UsageError) as raised:
         mnist.load_arrays(None)
@@ -161,6 +166,14 @@ def test_offline_without_path_fails_fast(tmp_path, monkeypatch):
     assert mnist.DATA_ENV_VAR in message
     assert "\n" not in message
     assert not (tmp_path / "no_cache").exists()
+
+
+def test_data_folder_without_npz_falls_back(offline_keras, tmp_path, monkeypatch):
+    empty = tmp_path / "empty_home"
+    empty.mkdir()
+    monkeypatch.setenv(mnist.DATA_ENV_VAR, str(empty))
+    with pytest.raises(UsageError, match="could not be reached to download it"):
+        mnist.load_arrays(None)
 
 
 def _replace(arrays, **changes):
