@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import math
 import os
 import socket
 import sys
@@ -179,7 +180,7 @@ def read_idx(path: Path) -> np.ndarray:
 
     shape = tuple(int(size) for size in np.frombuffer(content, dtype=">u4", count=num_dims,
                                                       offset=4))
-    expected_bytes = header_size + int(np.prod(shape)) * dtype.itemsize
+    expected_bytes = header_size + math.prod(shape) * dtype.itemsize
     if len(content) != expected_bytes:
         raise UsageError(
             f"IDX file {path} contains {len(content)} bytes, but its header shape {shape} "
