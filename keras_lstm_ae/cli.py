@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from keras_lstm_ae.config import DATA_SETS, DEFAULT_HIDDEN_SIZE, TASKS, TrainConfig
+from keras_lstm_ae.config import DATA_SETS, DEFAULT_HIDDEN_SIZE, MNIST_MODES, TASKS, TrainConfig
 from keras_lstm_ae.errors import UsageError
 
 PROG = "keras-lstm-ae"
@@ -44,6 +44,11 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
                       help="synthetic data: time steps per sequence (default: %(default)s)")
     data.add_argument("--data-path", default=None,
                       help="file or folder to read real data from (default: none)")
+    data.add_argument("--mnist-mode", choices=MNIST_MODES, default=defaults.mnist_mode,
+                      help="MNIST: read each image as 28 time steps of 28 pixels (row) or as "
+                           "784 steps of 1 pixel (pixel); pixel mode runs 784 sequential LSTM "
+                           "steps per image instead of 28, so each epoch takes many times "
+                           "longer (default: %(default)s)")
     data.add_argument("--max-sequences", type=int, default=None, metavar="N",
                       help="use at most N sequences of each split, for quick runs "
                            "(default: all)")
@@ -141,7 +146,7 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         learning_rate=args.learning_rate, clip_norm=args.clip_norm, epochs=args.epochs,
         batch_size=args.batch_size, validate_every=args.validate_every, seed=args.seed,
         num_sequences=args.num_sequences, seq_len=args.seq_len, data_path=args.data_path,
-        max_sequences=args.max_sequences,
+        max_sequences=args.max_sequences, mnist_mode=args.mnist_mode,
         output_dir=args.output_dir, export_dir=args.export_dir, export=not args.no_export,
         overwrite=args.overwrite, deterministic=not args.nondeterministic,
         verbose=args.verbose,

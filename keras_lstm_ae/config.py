@@ -28,6 +28,9 @@ SUPPORTED_TASKS = {
     "sp500": ("reconstruct", "predict"),
 }
 
+# Sequence modes of MNIST images: 28 steps of one 28-pixel row, or 784 steps of one pixel.
+MNIST_MODES = ("row", "pixel")
+
 
 @dataclasses.dataclass
 class TrainConfig:
@@ -50,6 +53,9 @@ class TrainConfig:
         num_sequences: Synthetic data set size, before the 60/20/20 split.
         seq_len: Time steps per sequence (synthetic data).
         data_path: File or folder to read real data from.
+        mnist_mode: Sequence mode of MNIST images: `"row"` reads 28 steps
+            of 28 pixels, `"pixel"` reads 784 steps of 1 pixel, which makes
+            each LSTM pass 28 times longer.
         max_sequences: Use at most this many sequences of each split, for
             quick runs. `None` uses them all.
         output_dir: Run folder. `None` gives `runs/<data>-<task>-<timestamp>`.
@@ -75,6 +81,7 @@ class TrainConfig:
     num_sequences: int = 10_000
     seq_len: int = 50
     data_path: Optional[str] = None
+    mnist_mode: str = "row"
     max_sequences: Optional[int] = None
     output_dir: Optional[str] = None
     export_dir: Optional[str] = None
@@ -162,6 +169,13 @@ def validate(config: TrainConfig) -> None:
         raise UsageError(
             f"--seq-len must be a whole number of at least {min_seq_len} for --task "
             f"{config.task}, got {config.seq_len!r}."
+        )
+
+    _require_choice(config.mnist_mode, MNIST_MODES, "--mnist-mode")
+    if config.mnist_mode != "row" and config.data != "mnist":
+        raise UsageError(
+            f"--mnist-mode {config.mnist_mode} applies only to --data mnist, got --data "
+            f"{config.data}; drop --mnist-mode."
         )
 
     if config.data == "synthetic":

@@ -15,12 +15,16 @@ def compute_test_metrics(model, data, task: str, batch_size: int = 256) -> dict:
 
     Returns:
         `test_loss` (the weighted total loss) and `test_<output>_<metric>` for
-        every compiled metric, as floats.
+        every compiled metric, as floats. The classifier's accuracy is also
+        stored as `test_accuracy`.
     """
     arrays = tasks.make_arrays(task, data.test)
     values = model.evaluate(arrays.inputs, arrays.targets, batch_size=batch_size,
                             verbose=0, return_dict=True)
-    return {f"test_{name}": float(value) for name, value in values.items()}
+    metrics = {f"test_{name}": float(value) for name, value in values.items()}
+    if "test_classification_accuracy" in metrics:
+        metrics["test_accuracy"] = metrics["test_classification_accuracy"]
+    return metrics
 
 
 def load_run(run_dir: Path):

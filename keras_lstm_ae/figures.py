@@ -19,6 +19,11 @@ def write_run_figures(config, data, model, history_rows: list[dict], figures_dir
         The paths written.
     """
     figures_dir = Path(figures_dir)
+    if data.name == "mnist":
+        from keras_lstm_ae.mnist_figures import write_mnist_figures
+
+        return write_mnist_figures(config, data, model, history_rows, figures_dir)
+
     written = [plot_losses(history_rows, figures_dir / "loss.png")]
 
     examples = data.train.x[:NUM_EXAMPLE_SIGNALS]

@@ -15,6 +15,10 @@ def load_data(config) -> SequenceData:
         from keras_lstm_ae.data import synthetic
 
         data = synthetic.load(config.num_sequences, config.seq_len, config.seed)
+    elif config.data == "mnist":
+        from keras_lstm_ae.data import mnist
+
+        data = mnist.load(config.data_path, mode=config.mnist_mode, seed=config.seed)
     else:
         raise ValueError(f"no loader for data set {config.data!r}")
 
