@@ -20,7 +20,15 @@ def compute_test_metrics(model, data, task: str, batch_size: int = 256) -> dict:
     arrays = tasks.make_arrays(task, data.test)
     values = model.evaluate(arrays.inputs, arrays.targets, batch_size=batch_size,
                             verbose=0, return_dict=True)
-    return {f"test_{name}": float(value) for name, value in values.items()}
+    metrics = {f"test_{name}": float(value) for name, value in values.items()}
+    if data.name == "sp500":
+        # Adds errors in prices and the naive baseline. For the prediction
+        # task it replaces `test_prediction_mse` (all steps, as compiled) by
+        # the last step, the only day the model has not read.
+        from keras_lstm_ae.price_metrics import compute_price_metrics
+
+        metrics.update(compute_price_metrics(model, data, task, batch_size))
+    return metrics
 
 
 def load_run(run_dir: Path):

@@ -15,6 +15,15 @@ def load_data(config) -> SequenceData:
         from keras_lstm_ae.data import synthetic
 
         data = synthetic.load(config.num_sequences, config.seq_len, config.seed)
+    elif config.data == "sp500":
+        from keras_lstm_ae.data import sp500
+        from keras_lstm_ae.tasks import input_length
+
+        # Fit each window's normalizer on the days the model reads, so the
+        # day that the prediction task forecasts does not leak into its input.
+        data = sp500.load(config.data_path, config.seq_len, config.stride, config.seed,
+                          config.price_column, config.tickers,
+                          fit_steps=input_length(config.task, config.seq_len))
     else:
         raise ValueError(f"no loader for data set {config.data!r}")
 
