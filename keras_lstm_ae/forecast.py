@@ -8,7 +8,10 @@ as in training. Two references are computed on the same windows:
 
 - one-step forecasts, which read the true prices of the L days before each
   forecast day;
-- the naive forecast, which repeats the last known price for every day.
+- the naive forecast, which repeats the last known price for every day, the
+  baseline of the multi-step forecast;
+- the naive one-step forecast, the true price of the day before each
+  forecast day, the baseline of the one-step forecast.
 
 Errors are mean squared errors per horizon, in prices and in the normalized
 units of the first input window of each forecast.
@@ -32,13 +35,14 @@ from keras_lstm_ae.normalizer import Normalizer
 logger = logging.getLogger(__name__)
 
 FORECAST_DIR = "forecast"
-METHODS = ("multi_step", "one_step", "naive")
+METHOD_LABELS = {"multi_step": "multi-step", "one_step": "one-step", "naive": "naive",
+                 "naive_one_step": "naive one-step"}
 NUM_PLOTTED_STOCKS = 3
 
 
 @dataclasses.dataclass
 class ForecastResult:
-    """What a forecast wrote.
+    """Files, stocks and errors of a finished forecast.
 
     Attributes:
         output_dir: Folder with `forecast.png`, `error_by_horizon.png`,
@@ -73,8 +77,14 @@ def next_day(model, context: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """
     normalizer = Normalizer.fit(context)
     inputs = normalizer.transform(context).astype(np.float32)
-    outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
-    return normalizer.inverse_transform(np.asarray(outputs[tasks.PREDICTION])[:, -1:])
+    # `predict_on_batch` reuses the compiled predict function without the data
+    # pipeline of `model.predict`, which costs more than a small batch; it
+    # measured 0.04 s per call of 80 windows against 0.2 s for `predict`.
+    last_steps = []
+    for start in range(0, len(inputs), batch_size):
+        outputs = model.predict_on_batch(inputs[start:start + batch_size])
+        last_steps.append(np.asarray(outputs[tasks.PREDICTION])[:, -1:])
+    return normalizer.inverse_transform(np.concatenate(last_steps, axis=0))
 
 
 def multi_step(model, context: np.ndarray, horizon: int, batch_size: int = 256) -> np.ndarray:
@@ -149,7 +159,10 @@ def plot_forecasts(windows, steps: int, forecasts: dict, path: Path,
                    count: int = NUM_PLOTTED_STOCKS) -> Path:
     """Plot the true prices, one-step, multi-step and naive forecasts of `count` stocks.
 
-    Each panel shows the last `steps` input days, then the forecast days,
+    The naive one-step forecast, the true price shifted by one day, is left
+    out because it would repeat the true price curve.
+
+    Each panel shows the `steps` input days, then the forecast days,
     dated by trading day. The last window of each stock is plotted.
     """
     last_of_stock = {}
@@ -160,7 +173,7 @@ def plot_forecasts(windows, steps: int, forecasts: dict, path: Path,
     plt = plots._pyplot()
     figure, axes = plt.subplots(len(indices), 1, figsize=(10, 3 * len(indices)), squeeze=False)
     styles = {"one_step": ("one-step forecast", "--"), "multi_step": ("multi-step forecast", "-."),
-              "naive": ("naive forecast (last price)", ":")}
+              "naive": ("naive forecast (last known price)", ":")}
     for axis, index in zip(axes[:, 0], indices):
         dates = windows.dates[index]
         axis.plot(dates, windows.prices[index, :, 0], color="black", linewidth=1.2,
@@ -173,7 +186,7 @@ def plot_forecasts(windows, steps: int, forecasts: dict, path: Path,
         axis.set_title(f"{windows.tickers[index]}: forecasts after {str(dates[steps - 1])[:10]}")
         axis.grid(True, alpha=0.3)
         axis.legend(loc="best", fontsize="small")
-    figure.autofmt_xdate()
+        axis.tick_params(axis="x", labelrotation=30)  # each panel has its own dates
     figure.suptitle("One-step and multi-step forecasts against the true prices")
     return plots._save(figure, path)
 
@@ -183,9 +196,9 @@ def plot_errors(rows: list, path: Path) -> Path:
     plt = plots._pyplot()
     figure, axis = plt.subplots(figsize=(8, 4.5))
     horizons = [row["horizon"] for row in rows]
-    for method in METHODS:
+    for method, label in METHOD_LABELS.items():
         axis.plot(horizons, [row[f"{method}_mse_price"] for row in rows], marker="o",
-                  markersize=3, label=method.replace("_", "-"))
+                  markersize=3, label=label)
     axis.set_xlabel("horizon (trading days ahead)")
     axis.set_ylabel("MSE (price squared)")
     axis.set_yscale("log")
@@ -271,6 +284,7 @@ def forecast(run_dir, data_path=None, horizon: Optional[int] = None, output_dir=
         "multi_step": multi_step(model, context, horizon, batch_size),
         "one_step": one_step(model, windows.prices, steps, horizon, batch_size),
         "naive": np.repeat(context[:, -1:], horizon, axis=1),
+        "naive_one_step": windows.prices[:, steps - 1:steps + horizon - 1],
     }
     rows = errors_by_horizon(forecasts, observed, windows.normalizer)
     summary = summarize(rows)

@@ -92,7 +92,7 @@ def plot_test_stocks(windows, reconstruction_price: np.ndarray, path: Path,
         axis.set_title(f"Test stock {windows.tickers[index]}")
         axis.legend(loc="best")
         axis.grid(True, alpha=0.3)
-    figure.autofmt_xdate()
+        axis.tick_params(axis="x", labelrotation=30)  # each panel has its own dates
     figure.suptitle("Test stocks and the model output, in prices")
     return plots._save(figure, path)
 

@@ -8,7 +8,7 @@ Accepted layouts, with column names matched without regard to case:
   ticker column.
 
 The ticker column may be called `symbol`, `Name` or `ticker`. A file without
-one holds a single stock named after the file (`AAPL.csv` is `AAPL`).
+one contains a single stock named after the file (`AAPL.csv` is `AAPL`).
 
 Cleaning policy: a row is dropped, and counted by reason, when its date is
 empty or not a date, its ticker is empty, its price is empty, not a number or
@@ -40,6 +40,9 @@ STOCK_SPLIT_FILE = "stocks.json"
 DATE_COLUMN = "date"
 TICKER_COLUMNS = ("symbol", "name", "ticker")
 DEFAULT_PRICE_COLUMN = "high"
+# Calendar days without prices above which the loader warns: exchanges close
+# for a few days at most, so a longer gap suggests missing or misdated rows.
+MAX_GAP_DAYS = 10
 # Fractions of stocks in train, validation and test.
 SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
 LAYOUTS = (
@@ -69,7 +72,7 @@ class CleaningReport:
 
 @dataclasses.dataclass
 class StockWindows:
-    """Where the windows of one split come from, and how to map them back to prices.
+    """Source stock, dates, prices and normalizer parameters of the windows of one split.
 
     Attributes:
         tickers: Stock of each window, shape `(batch,)`.
@@ -126,7 +129,7 @@ def default_data_path() -> Path:
 
     The folder named by the `KERAS_LSTM_AE_DATA` environment variable is
     searched, first its `sp500/` subfolder, then the folder itself. In the
-    first of them that holds CSV files, a file whose name starts with
+    first of them that contains CSV files, a file whose name starts with
     `all_stocks` is preferred, otherwise the first CSV in name order is used.
 
     Raises:
@@ -136,7 +139,7 @@ def default_data_path() -> Path:
     if not folder:
         raise UsageError(
             f"no S&P 500 data: pass --data-path with {LAYOUTS}, or set {DATA_ENV} to a "
-            "folder that holds one."
+            "folder that contains one."
         )
     for candidate in (Path(folder) / "sp500", Path(folder)):
         csv_files = sorted(candidate.glob("*.csv")) if candidate.is_dir() else []
@@ -212,7 +215,7 @@ def read_prices(data_path, price_column: str = DEFAULT_PRICE_COLUMN,
 
     Raises:
         UsageError: a file cannot be read, lacks a date or price column, its
-            price column holds no number, a requested ticker is missing, or
+            price column contains no number, a requested ticker is missing, or
             no row is left after cleaning.
     """
     import pandas as pd
@@ -237,7 +240,7 @@ def read_prices(data_path, price_column: str = DEFAULT_PRICE_COLUMN,
     empty_price = table["price"] == ""
     if (~empty_price).any() and numbers.isna().all():
         first = table.loc[~empty_price, "price"].iloc[0]
-        raise UsageError(f"--price-column {price_column} of {path} holds no numeric prices "
+        raise UsageError(f"--price-column {price_column} of {path} contains no numeric prices "
                          f"(first value {first!r}); choose a numeric column with --price-column.")
 
     invalid_date = dates.isna()
@@ -270,17 +273,35 @@ def read_prices(data_path, price_column: str = DEFAULT_PRICE_COLUMN,
 
     prices = {ticker: group.set_index("date")["price"]
               for ticker, group in clean.groupby("ticker", sort=True)}
+    _warn_about_gaps(prices)
     return prices, report
 
 
-def make_windows(values: np.ndarray, seq_len: int, stride: int) -> np.ndarray:
-    """Cut one series into windows of `seq_len` steps, starting every `stride` steps.
+def _warn_about_gaps(prices: dict) -> None:
+    """Log the stocks whose dates skip more than `MAX_GAP_DAYS` calendar days.
 
-    Returns:
-        The start index of each window, shape `(count,)`; a tail shorter than
-        `seq_len` is left out.
+    Windows are cut by trading day, so a window across such a gap joins
+    prices that are far apart in time. The rows are kept as written.
     """
-    return np.arange(0, len(values) - seq_len + 1, stride)
+    gaps = {}
+    for ticker, series in prices.items():
+        steps = np.diff(series.index.to_numpy()).astype("timedelta64[D]").astype(int)
+        if len(steps) and steps.max() > MAX_GAP_DAYS:
+            position = int(steps.argmax())
+            gaps[ticker] = (series.index[position], series.index[position + 1])
+    if gaps:
+        ticker, (before, after) = next(iter(gaps.items()))
+        logger.warning("%d stocks have no prices for more than %d days, e.g. %s from %s to %s",
+                       len(gaps), MAX_GAP_DAYS, ticker, before.date(), after.date())
+
+
+def window_starts(length: int, seq_len: int, stride: int) -> np.ndarray:
+    """Return the start index of each window of `seq_len` steps in a series of `length` steps.
+
+    Windows start every `stride` steps; a tail shorter than `seq_len` is left
+    out. The result has shape `(count,)`.
+    """
+    return np.arange(0, length - seq_len + 1, stride)
 
 
 def windows_of(prices: dict, tickers: Sequence[str], seq_len: int, stride: int,
@@ -300,7 +321,7 @@ def windows_of(prices: dict, tickers: Sequence[str], seq_len: int, stride: int,
         series = prices[ticker]
         values = series.to_numpy(dtype=np.float64)
         dates = series.index.to_numpy()
-        for start in make_windows(values, seq_len, stride):
+        for start in window_starts(len(values), seq_len, stride):
             window_tickers.append(ticker)
             window_dates.append(dates[start:start + seq_len])
             window_prices.append(values[start:start + seq_len])
