@@ -207,7 +207,8 @@ def _validate_sp500_options(config: TrainConfig) -> None:
                          f"got {config.price_column!r}.")
     if config.stride is not None:
         _require_positive_int(config.stride, "--stride")
-    for option, tickers in (("--tickers", config.tickers), ("--plot-tickers", config.plot_tickers)):
+    ticker_options = (("--tickers", config.tickers), ("--plot-tickers", config.plot_tickers))
+    for option, tickers in ticker_options:
         if tickers is not None and (isinstance(tickers, str) or not all(
                 isinstance(ticker, str) and ticker.strip() for ticker in tickers)):
             raise UsageError(f"{option} must be a comma-separated list of tickers such as "

@@ -71,7 +71,7 @@ class Normalizer:
         return _as_sequences(normalized) * self.divisor * self.scale + self.offset
 
     def subset(self, indices) -> "Normalizer":
-        """Return the parameters of the sequences selected by `indices` (a slice or index array)."""
+        """Return the parameters of the sequences selected by `indices`, a slice or array."""
         return Normalizer(self.offset[indices], self.scale[indices], self.divisor[indices])
 
 

@@ -127,7 +127,8 @@ def write_figures(config, data, model, history_rows: list[dict], figures_dir: Pa
     prediction = None
     if tasks.PREDICTION in outputs:
         prediction = windows.normalizer.inverse_transform(outputs[tasks.PREDICTION])
-    written.append(plot_test_stocks(windows, reconstruction, figures_dir / "test_stocks_prices.png",
+    written.append(plot_test_stocks(windows, reconstruction,
+                                    figures_dir / "test_stocks_prices.png",
                                     prediction_price=prediction))
     if config.task == "predict":
         written.append(plot_prediction_losses(history_rows, figures_dir / "prediction_loss.png"))

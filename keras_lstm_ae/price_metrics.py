@@ -17,11 +17,10 @@ import numpy as np
 
 from keras_lstm_ae import tasks
 
-PRICE_SUFFIX = "_price"
-
 
 def _mse(first: np.ndarray, second: np.ndarray) -> float:
-    return float(np.mean(np.square(np.asarray(first, np.float64) - np.asarray(second, np.float64))))
+    difference = np.asarray(first, np.float64) - np.asarray(second, np.float64)
+    return float(np.mean(np.square(difference)))
 
 
 def next_day_errors(predicted: np.ndarray, observed: np.ndarray, last_known: np.ndarray) -> dict:

@@ -14,7 +14,7 @@ prices = hnp.arrays(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(prices)
 def test_normalizer_round_trip_restores_prices(x):
     normalizer = Normalizer.fit(x)
@@ -22,7 +22,7 @@ def test_normalizer_round_trip_restores_prices(x):
     np.testing.assert_allclose(restored, x, rtol=1e-9, atol=1e-9 * np.abs(x).max())
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(prices)
 def test_normalizer_mean_is_half_unless_constant(x):
     normalized = Normalizer.fit(x).transform(x)

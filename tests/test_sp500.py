@@ -56,7 +56,7 @@ def test_reader_kaggle_layout(tmp_path):
     assert report.rows_kept == 8
 
 
-def test_reader_yahoo_layout_any_case_ticker_column(tmp_path):
+def test_reader_yahoo_layout_any_case(tmp_path):
     path = tmp_path / "export.csv"
     path.write_text("DATE,HIGH,LOW,OPEN,CLOSE,VOLUME,ADJ CLOSE,ticker\n"
                     "2020-01-02,11,9,10,10.5,100,10.4,XYZ\n"
@@ -275,7 +275,7 @@ def test_data_folder_without_csv_names_data_path(monkeypatch, tmp_path):
     assert "Yahoo" in str(error.value)
 
 
-def test_no_data_path_and_no_folder_names_layouts(monkeypatch):
+def test_missing_data_path_names_layouts(monkeypatch):
     monkeypatch.delenv(sp500.DATA_ENV, raising=False)
     with pytest.raises(UsageError, match="pass --data-path with a Kaggle S&P 500 CSV"):
         TrainConfig(task="predict").resolved()

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_cli
 from keras_lstm_ae import cli
 from keras_lstm_ae.forecast import forecast
 
@@ -48,14 +47,14 @@ def run_main(args, monkeypatch, tmp_path, capsys):
     return status, capsys.readouterr()
 
 
-def test_predict_run_metrics_in_normalized_units_and_prices(predict_run):
+def test_predict_metrics_normalized_and_price(predict_run):
     metrics = json.loads((predict_run / "metrics.json").read_text())
     for key in METRIC_KEYS:
         assert math.isfinite(metrics[key]), key
         assert math.isfinite(metrics[key + "_price"]), key
 
 
-def test_predict_run_baseline_is_last_known_day(predict_run, real_csv):
+def test_predict_baseline_is_previous_day(predict_run, real_csv):
     from keras_lstm_ae.data import load_data
     from keras_lstm_ae.evaluation import load_run
 
@@ -78,7 +77,7 @@ def test_predict_run_records_stock_split(predict_run):
     assert split["cleaning"]["rows_kept"] > 0
 
 
-def test_predict_same_command_on_yahoo_file(real_csv, tmp_path, monkeypatch, capsys):
+def test_predict_on_yahoo_file(real_csv, tmp_path, monkeypatch, capsys):
     table = pd.read_csv(real_csv)
     table = table[table["Name"].isin(TICKERS.split(","))]
     yahoo = pd.DataFrame({"Date": table["date"], "High": table["high"], "Low": table["low"],
@@ -218,17 +217,8 @@ def test_train_rejects_bad_csv(case, tmp_path, monkeypatch, capsys):
     assert [path.name for path in tmp_path.iterdir()] == ["prices.csv"]
 
 
-def test_train_missing_csv_exits_2_in_subprocess(tmp_path):
-    completed = run_cli("train", "--task", "predict", "--data-path", "missing.csv",
-                        cwd=tmp_path, timeout=120)
-    assert completed.returncode == 2
-    last = completed.stderr.strip().splitlines()[-1]
-    assert last.startswith("keras-lstm-ae: error: --data-path missing.csv not found")
-    assert "Traceback" not in completed.stderr
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_forecast_rejects_reconstruction_run(small_run, real_csv, tmp_path, monkeypatch, capsys):
+def test_forecast_rejects_reconstruction_run(small_run, real_csv, tmp_path, monkeypatch,
+                                             capsys):
     status, output = run_main(["forecast", "--model", str(small_run.run_dir), "--data-path",
                                str(real_csv)], monkeypatch, tmp_path, capsys)
     assert status == 2
@@ -245,7 +235,7 @@ def test_help_lists_sp500_options(tmp_path, monkeypatch, capsys):
     assert "(default: high)" in text
 
 
-def test_reconstruct_metrics_and_figures_in_prices(real_csv, tmp_path):
+def test_reconstruct_price_metrics_and_figures(real_csv, tmp_path):
     from keras_lstm_ae import TrainConfig
     from keras_lstm_ae.data import load_data
     from keras_lstm_ae.evaluation import compute_test_metrics
