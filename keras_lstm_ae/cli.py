@@ -41,9 +41,11 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
                       help="synthetic data: number of sequences before the 60/20/20 split "
                            "(default: %(default)s)")
     data.add_argument("--seq-len", type=int, default=defaults.seq_len,
-                      help="synthetic data: time steps per sequence (default: %(default)s)")
+                      help="time steps per sequence: values of synthetic data, trading days of "
+                           "S&P 500 windows (default: %(default)s)")
     data.add_argument("--data-path", default=None,
-                      help="file or folder to read real data from (default: none)")
+                      help="file or folder to read real data from (default: for sp500, a CSV "
+                           "in the folder named by KERAS_LSTM_AE_DATA)")
     data.add_argument("--mnist-mode", choices=MNIST_MODES, default=defaults.mnist_mode,
                       help="MNIST: read each image as 28 time steps of 28 pixels (row) or as "
                            "784 steps of 1 pixel (pixel); pixel mode runs 784 sequential LSTM "
@@ -52,6 +54,24 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--max-sequences", type=int, default=None, metavar="N",
                       help="use at most N sequences of each split, for quick runs "
                            "(default: all)")
+
+    stocks = parser.add_argument_group("S&P 500 data")
+    stocks.add_argument("--price-column", default=defaults.price_column, metavar="COLUMN",
+                        help="CSV column of the prices, any case, e.g. high, close, "
+                             "'adj close' (default: %(default)s)")
+    stocks.add_argument("--tickers", type=_ticker_list, default=None, metavar="LIST",
+                        help="comma-separated stocks to use, e.g. AAPL,AMZN (default: all)")
+    stocks.add_argument("--stride", type=int, default=None, metavar="DAYS",
+                        help="trading days between the starts of two windows of a stock "
+                             "(default: --seq-len, windows do not overlap)")
+    stocks.add_argument("--plot-tickers", type=_ticker_list, default=defaults.plot_tickers,
+                        metavar="LIST",
+                        help="comma-separated stocks of the price plot, those present "
+                             f"(default: {','.join(defaults.plot_tickers)})")
+    stocks.add_argument("--start", default=None, metavar="YYYY-MM-DD",
+                        help="first date of the price plot (default: first trading day)")
+    stocks.add_argument("--end", default=None, metavar="YYYY-MM-DD",
+                        help="last date of the price plot (default: last trading day)")
 
     model = parser.add_argument_group("model and task")
     model.add_argument("--task", choices=TASKS, default=defaults.task,
@@ -98,6 +118,10 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
                                "longer guarantees the same weights")
 
 
+def _ticker_list(text: str) -> list[str]:
+    return [ticker.strip() for ticker in text.split(",") if ticker.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the parser of the `keras-lstm-ae` command and its subcommands."""
     from keras_lstm_ae import __version__
@@ -137,6 +161,23 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR", help="SavedModel folder to write")
     export.add_argument("--overwrite", action="store_true",
                         help="replace an existing SavedModel in DIR")
+
+    forecast = commands.add_parser(
+        "forecast", help="forecast the next days of S&P 500 stocks with a prediction model",
+        description="Forecast the next H trading days of every stock in a CSV that the model "
+                    "was not trained or validated on, feeding each forecast back as input. "
+                    "Writes forecast.png, error_by_horizon.png, errors.csv and errors.json.",
+    )
+    forecast.add_argument("--model", required=True, metavar="RUN_DIR",
+                          help="run folder written by train --data sp500 --task predict")
+    forecast.add_argument("--data-path", default=None, metavar="CSV",
+                          help="CSV file or folder of prices (default: the run's --data-path)")
+    forecast.add_argument("--horizon", type=int, default=None, metavar="DAYS",
+                          help="trading days to forecast (default: half the run's --seq-len)")
+    forecast.add_argument("--output-dir", default=None, metavar="DIR",
+                          help="folder to write (default: RUN_DIR/forecast)")
+    forecast.add_argument("--overwrite", action="store_true",
+                          help="replace an existing forecast folder")
     return parser
 
 
@@ -147,6 +188,8 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size, validate_every=args.validate_every, seed=args.seed,
         num_sequences=args.num_sequences, seq_len=args.seq_len, data_path=args.data_path,
         max_sequences=args.max_sequences, mnist_mode=args.mnist_mode,
+        price_column=args.price_column, tickers=args.tickers, stride=args.stride,
+        plot_tickers=tuple(args.plot_tickers), start=args.start, end=args.end,
         output_dir=args.output_dir, export_dir=args.export_dir, export=not args.no_export,
         overwrite=args.overwrite, deterministic=not args.nondeterministic,
         verbose=args.verbose,
@@ -166,7 +209,7 @@ def _run_train(args: argparse.Namespace) -> None:
     print(f"run folder: {result.run_dir}")
     print(f"test loss: {result.metrics['test_loss']:.6g}")
     for name, value in sorted(result.metrics.items()):
-        if name.startswith("test_") and name != "test_loss":
+        if name.startswith(("test_", "baseline_")) and name != "test_loss":
             print(f"{name.replace('_', ' ')}: {value:.6g}")
     print(f"training time: {result.metrics['train_seconds']:.1f} s")
     if result.export_dir is not None:
@@ -195,7 +238,20 @@ def _run_export(args: argparse.Namespace) -> None:
     print(f"SavedModel: {path}")
 
 
-COMMANDS = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export}
+def _run_forecast(args: argparse.Namespace) -> None:
+    from keras_lstm_ae.forecast import forecast
+
+    result = forecast(args.model, data_path=args.data_path, horizon=args.horizon,
+                      output_dir=args.output_dir, overwrite=args.overwrite)
+    print(f"forecast folder: {result.output_dir}")
+    print(f"stocks: {len(result.tickers)}, windows: {result.num_windows}")
+    for name, value in sorted(result.summary.items()):
+        if name.endswith("_mean"):
+            print(f"{name.replace('_', ' ')}: {value:.6g}")
+
+
+COMMANDS = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
+            "forecast": _run_forecast}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -7,6 +7,7 @@ before it pays for that import.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 from pathlib import Path
 from typing import Optional
@@ -67,6 +68,17 @@ class TrainConfig:
             gives the same weights, also across an interruption and resume.
         verbose: Keras progress output: 0 silent, 1 progress bar, 2 one line
             per epoch.
+        price_column: S&P 500 data: CSV column to read prices from, matched
+            without regard to case (default `high`).
+        tickers: S&P 500 data: stocks to use; `None` uses all of them.
+        stride: S&P 500 data: trading days between the starts of two windows
+            of a stock; `None` uses `seq_len`, so windows do not overlap.
+        plot_tickers: S&P 500 data: stocks of the price plot, those present
+            in the data (default AMZN and GOOGL).
+        start: S&P 500 data: first date of the price plot, `YYYY-MM-DD`;
+            `None` starts at the first trading day.
+        end: S&P 500 data: last date of the price plot, `YYYY-MM-DD`; `None`
+            ends at the last trading day.
     """
 
     data: Optional[str] = None
@@ -89,6 +101,12 @@ class TrainConfig:
     overwrite: bool = False
     deterministic: bool = True
     verbose: int = 1
+    price_column: str = "high"
+    tickers: Optional[list] = None
+    stride: Optional[int] = None
+    plot_tickers: tuple = ("AMZN", "GOOGL")
+    start: Optional[str] = None
+    end: Optional[str] = None
 
     def resolved(self) -> "TrainConfig":
         """Return a validated copy with every `None` default filled in.
@@ -102,6 +120,10 @@ class TrainConfig:
         validate(config)
         if config.hidden_size is None:
             config.hidden_size = DEFAULT_HIDDEN_SIZE[config.data]
+        if config.data == "sp500" and config.data_path is None:
+            from keras_lstm_ae.data.sp500 import default_data_path
+
+            config.data_path = str(default_data_path())
         return config
 
     def to_dict(self) -> dict:
@@ -177,6 +199,7 @@ def validate(config: TrainConfig) -> None:
             f"--mnist-mode {config.mnist_mode} applies only to --data mnist, got --data "
             f"{config.data}; drop --mnist-mode."
         )
+    _validate_sp500_options(config)
 
     if config.data == "synthetic":
         # The 60/20/20 split needs at least one sequence in each part.
@@ -185,6 +208,33 @@ def validate(config: TrainConfig) -> None:
                 f"--num-sequences must be at least 5 so that the 60/20/20 split leaves one "
                 f"sequence in each part, got {config.num_sequences}."
             )
+
+
+def _parse_date(value, option: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        raise UsageError(f"{option} must be a date written YYYY-MM-DD, got {value!r}.") from None
+
+
+def _validate_sp500_options(config: TrainConfig) -> None:
+    if not isinstance(config.price_column, str) or not config.price_column.strip():
+        raise UsageError(f"--price-column must name a CSV column such as high or close, "
+                         f"got {config.price_column!r}.")
+    if config.stride is not None:
+        _require_positive_int(config.stride, "--stride")
+    ticker_options = (("--tickers", config.tickers), ("--plot-tickers", config.plot_tickers))
+    for option, tickers in ticker_options:
+        if tickers is not None and (isinstance(tickers, str) or not all(
+                isinstance(ticker, str) and ticker.strip() for ticker in tickers)):
+            raise UsageError(f"{option} must be a comma-separated list of tickers such as "
+                             f"AMZN,GOOGL, got {tickers!r}.")
+    if config.tickers is not None and not config.tickers:
+        raise UsageError("--tickers must name at least one ticker; leave it out to use all.")
+    start = _parse_date(config.start, "--start") if config.start is not None else None
+    end = _parse_date(config.end, "--end") if config.end is not None else None
+    if start and end and start > end:
+        raise UsageError(f"--start {config.start} is after --end {config.end}; swap them.")
 
 
 def default_run_name(config: TrainConfig, timestamp: str) -> str:

@@ -24,6 +24,13 @@ def compute_test_metrics(model, data, task: str, batch_size: int = 256) -> dict:
     metrics = {f"test_{name}": float(value) for name, value in values.items()}
     if "test_classification_accuracy" in metrics:
         metrics["test_accuracy"] = metrics["test_classification_accuracy"]
+    if data.name == "sp500":
+        # Adds errors in prices and the naive baseline. For the prediction
+        # task it replaces `test_prediction_mse` (all steps, as compiled) by
+        # the last step, the only day the model has not read.
+        from keras_lstm_ae.price_metrics import compute_price_metrics
+
+        metrics.update(compute_price_metrics(model, data, task, batch_size))
     return metrics
 
 

@@ -36,6 +36,10 @@ def write_run_figures(config, data, model, history_rows: list[dict], figures_dir
     written.append(plots.plot_reconstructions(
         inputs, np.asarray(outputs[tasks.RECONSTRUCTION]), figures_dir / "reconstructions.png"
     ))
+    if data.name == "sp500":
+        from keras_lstm_ae import price_figures
+
+        written.extend(price_figures.write_figures(config, data, model, history_rows, figures_dir))
     return written
 
 

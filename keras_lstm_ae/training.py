@@ -246,6 +246,10 @@ def _train_and_publish(config: TrainConfig, data, model, staging: Path, initial_
         model.save(staging / runs.MODEL_FILE)
         history.write(staging / runs.HISTORY_FILE, rows)
         write_json(staging / runs.METRICS_FILE, metrics)
+        if data.name == "sp500":
+            from keras_lstm_ae.data.sp500 import STOCK_SPLIT_FILE, write_stock_split
+
+            write_stock_split(staging / STOCK_SPLIT_FILE, data)
         from keras_lstm_ae.figures import write_run_figures
 
         write_run_figures(config, data, model, rows, staging / runs.FIGURES_DIR)

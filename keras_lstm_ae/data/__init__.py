@@ -19,6 +19,15 @@ def load_data(config) -> SequenceData:
         from keras_lstm_ae.data import mnist
 
         data = mnist.load(config.data_path, mode=config.mnist_mode, seed=config.seed)
+    elif config.data == "sp500":
+        from keras_lstm_ae.data import sp500
+        from keras_lstm_ae.tasks import input_length
+
+        # Fit each window's normalizer on the days the model reads, so the
+        # day that the prediction task forecasts does not leak into its input.
+        data = sp500.load(config.data_path, config.seq_len, config.stride, config.seed,
+                          config.price_column, config.tickers,
+                          fit_steps=input_length(config.task, config.seq_len))
     else:
         raise ValueError(f"no loader for data set {config.data!r}")
 
