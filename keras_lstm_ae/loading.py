@@ -73,6 +73,16 @@ class ExportedModel:
         """Return reconstructed MNIST images in [0, 1], `(batch, 28, 28)`, from uint8 images."""
         return self._call("reconstruct_images", images=images)["reconstruction"]
 
+    def reconstruct_prices(self, prices) -> np.ndarray:
+        """Return the reconstruction in prices, `(batch, time, 1)`, of raw price sequences."""
+        return self._call("reconstruct_prices", prices=prices)["reconstruction"]
+
+    def predict_next_prices(self, prices) -> tuple[np.ndarray, np.ndarray]:
+        """Return the prediction of days 2..T and the next-day price `(batch, 1)`, in prices,
+        from raw prices of days 1..T-1."""
+        result = self._call("predict_next_prices", prices=prices)
+        return result["prediction"], result["next_value"]
+
     def classify_images(self, images) -> tuple[np.ndarray, np.ndarray]:
         """Return class probabilities and labels for uint8 MNIST images `(batch, 28, 28)`."""
         result = self._call("classify_images", images=images)

@@ -16,6 +16,11 @@ and by task:
 Models trained on MNIST also take raw images: `classify_images` and
 `reconstruct_images` read `images`, uint8 `(batch, 28, 28)`.
 
+Models trained on S&P 500 prices also take raw prices: `reconstruct_prices`
+and, for the predict task, `predict_next_prices` read `prices`, float32
+`(batch, time, 1)`, normalize each sequence inside the graph as
+`normalizer.Normalizer` does, and return prices.
+
 `sequences` is float32 `(batch, time, features)`. The batch dimension is
 dynamic; the time dimension is fixed, because `RepeatVector` repeats z a fixed
 number of times.
@@ -29,6 +34,7 @@ from keras_lstm_ae import tasks
 
 INPUT_NAME = "sequences"
 IMAGE_INPUT_NAME = "images"
+PRICE_INPUT_NAME = "prices"
 MNIST_IMAGE_SIZE = 28
 MNIST_PIXEL_SCALE = 255.0
 
@@ -79,6 +85,49 @@ def build_endpoints(model, config: dict) -> dict[str, tuple[Callable, list]]:
 
     if config.get("data") == "mnist":
         endpoints.update(_mnist_image_endpoints(model, config, reconstruct, classify, task))
+    if config.get("data") == "sp500":
+        endpoints.update(_price_endpoints(model, reconstruct, predict_next, task))
+    return endpoints
+
+
+def _price_endpoints(model, reconstruct, predict_next, task):
+    """Signatures that take and return prices, with the per-sequence normalizer in the graph.
+
+    The normalizer is fitted on the input prices, which for the predict task
+    are the T-1 days the model reads, as in training.
+    """
+    import tensorflow as tf
+
+    price_spec = tf.TensorSpec((None, *model.input.shape[1:]), tf.float32, name=PRICE_INPUT_NAME)
+
+    def fit(prices):
+        prices = tf.cast(prices, tf.float64)
+        offset = tf.reduce_min(prices, axis=1, keepdims=True)
+        maximum = tf.reduce_max(prices, axis=1, keepdims=True)
+        scale = tf.where(maximum == 0, tf.ones_like(maximum), maximum)
+        mean = tf.reduce_mean((prices - offset) / scale, axis=1, keepdims=True)
+        divisor = tf.where(mean == 0, tf.ones_like(mean), 2.0 * mean)
+        normalized = tf.cast((prices - offset) / scale / divisor, tf.float32)
+        return normalized, (offset, scale, divisor)
+
+    def to_prices(normalized, parameters):
+        offset, scale, divisor = parameters
+        return tf.cast(tf.cast(normalized, tf.float64) * divisor * scale + offset, tf.float32)
+
+    def reconstruct_prices(prices):
+        normalized, parameters = fit(prices)
+        reconstruction = reconstruct(normalized)[tasks.RECONSTRUCTION]
+        return {tasks.RECONSTRUCTION: to_prices(reconstruction, parameters)}
+
+    def predict_next_prices(prices):
+        normalized, parameters = fit(prices)
+        prediction = predict_next(normalized)[tasks.PREDICTION]
+        prediction = to_prices(prediction, parameters)
+        return {tasks.PREDICTION: prediction, "next_value": prediction[:, -1, :]}
+
+    endpoints = {"reconstruct_prices": (reconstruct_prices, [price_spec])}
+    if task == "predict":
+        endpoints["predict_next_prices"] = (predict_next_prices, [price_spec])
     return endpoints
 
 

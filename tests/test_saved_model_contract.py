@@ -150,53 +150,92 @@ def saved_model_cli():
     return str(path)
 
 
-def test_saved_model_cli_show_and_run(predict_run, tmp_path):
-    shown = subprocess.run([saved_model_cli(), "show", "--dir", str(predict_run.export_dir),
-                            "--all"], capture_output=True, text=True, timeout=300)
-    assert shown.returncode == 0, shown.stderr[-2000:]
-    for name in ("serving_default", "encode", "reconstruct", "predict_next"):
-        assert f"signature_def['{name}']" in shown.stdout
+@pytest.fixture(scope="module")
+def mnist_classify_run(tmp_path_factory, test_data_dir):
+    root = tmp_path_factory.mktemp("mnist_classify")
+    config = keras_lstm_ae.TrainConfig(
+        data="mnist", task="classify", data_path=str(test_data_dir / "mnist.npz"),
+        max_sequences=256, hidden_size=8, epochs=1, verbose=0,
+        output_dir=str(root / "run"), export_dir=str(root / "export"),
+    )
+    return keras_lstm_ae.train(config)
 
-    np.save(tmp_path / "sequences.npy", np.zeros((2, 11, 1), dtype=np.float32))
+
+# One model per task: (fixture, signature, output checked, input shape without batch).
+REFERENCE_MODELS = {
+    "synthetic-reconstruct": ("small_run", "reconstruct", "reconstruction", (20, 1)),
+    "mnist-classify": ("mnist_classify_run", "classify", "probabilities", (28, 28)),
+    "sp500-predict": ("sp500_predict_run", "predict_next", "prediction", (19, 1)),
+}
+
+
+def reference_model(request, name):
+    fixture, signature, output, shape = REFERENCE_MODELS[name]
+    run = request.getfixturevalue(fixture)
+    inputs = np.random.default_rng(5).random((3, *shape)).astype(np.float32)
+    return run, signature, output, inputs
+
+
+def keras_signature_output(run, signature, output, inputs):
+    outputs = run.model.predict(inputs, verbose=0)
+    if signature == "classify":
+        logits = np.asarray(outputs["classification"])
+        return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return np.asarray(outputs[output])
+
+
+@pytest.mark.parametrize("name", REFERENCE_MODELS)
+def test_saved_model_cli_show_and_run(name, request, tmp_path):
+    run, signature, output, inputs = reference_model(request, name)
+    shown = subprocess.run([saved_model_cli(), "show", "--dir", str(run.export_dir), "--all"],
+                           capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    for expected in ("serving_default", "encode", "reconstruct", signature):
+        assert f"signature_def['{expected}']" in shown.stdout
+
+    np.save(tmp_path / "sequences.npy", inputs)
     ran = subprocess.run(
-        [saved_model_cli(), "run", "--dir", str(predict_run.export_dir), "--tag_set", "serve",
-         "--signature_def", "predict_next", "--inputs", f"sequences={tmp_path / 'sequences.npy'}",
+        [saved_model_cli(), "run", "--dir", str(run.export_dir), "--tag_set", "serve",
+         "--signature_def", signature, "--inputs", f"sequences={tmp_path / 'sequences.npy'}",
          "--outdir", str(tmp_path / "cli_out")],
         capture_output=True, text=True, timeout=300,
     )
     assert ran.returncode == 0, ran.stderr[-2000:]
-    next_value = np.load(tmp_path / "cli_out" / "next_value.npy")
-    assert next_value.shape == (2, 1)
+    result = np.load(tmp_path / "cli_out" / f"{output}.npy")
+    np.testing.assert_allclose(result, keras_signature_output(run, signature, output, inputs),
+                               atol=1e-5)
 
 
-def test_tfsmlayer_wraps_saved_model(small_run):
+@pytest.mark.parametrize("name", REFERENCE_MODELS)
+def test_tfsmlayer_wraps_saved_model(name, request):
     import keras
 
-    layer = keras.layers.TFSMLayer(str(small_run.export_dir), call_endpoint="reconstruct")
-    inputs = keras.Input(shape=(20, 1))
-    wrapper = keras.Model(inputs, layer(inputs))
-    sequences = synthetic.make_signals(3, 20, seed=23)
-    expected = np.asarray(small_run.model.predict(sequences, verbose=0)["reconstruction"])
-    np.testing.assert_allclose(wrapper.predict(sequences, verbose=0)["reconstruction"],
-                               expected, atol=1e-5)
+    run, signature, output, inputs = reference_model(request, name)
+    layer = keras.layers.TFSMLayer(str(run.export_dir), call_endpoint=signature)
+    sequences = keras.Input(shape=inputs.shape[1:])
+    wrapper = keras.Model(sequences, layer(sequences))
+    np.testing.assert_allclose(wrapper.predict(inputs, verbose=0)[output],
+                               keras_signature_output(run, signature, output, inputs),
+                               atol=1e-5)
 
 
-def test_onnx_conversion_matches(small_run, tmp_path):
+@pytest.mark.parametrize("name", REFERENCE_MODELS)
+def test_onnx_conversion_matches(name, request, tmp_path):
     pytest.importorskip("tf2onnx", reason="the onnx extra is not installed")
     onnxruntime = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+    run, signature, output, inputs = reference_model(request, name)
     converted = subprocess.run(
-        [sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(small_run.export_dir),
-         "--signature_def", "reconstruct", "--output", str(tmp_path / "model.onnx")],
+        [sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(run.export_dir),
+         "--signature_def", signature, "--output", str(tmp_path / "model.onnx")],
         capture_output=True, text=True, timeout=300,
     )
     assert converted.returncode == 0, converted.stderr[-2000:]
 
     session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"),
                                            providers=["CPUExecutionProvider"])
-    sequences = synthetic.make_signals(4, 20, seed=24)
-    (result,) = session.run(["reconstruction"], {"sequences": sequences})
-    expected = np.asarray(small_run.model.predict(sequences, verbose=0)["reconstruction"])
-    np.testing.assert_allclose(result, expected, atol=1e-4)
+    (result,) = session.run([output], {"sequences": inputs})
+    np.testing.assert_allclose(result, keras_signature_output(run, signature, output, inputs),
+                               atol=1e-4)
 
 
 KILLED_EXPORT_SCRIPT = """
@@ -245,3 +284,50 @@ def test_export_command_accepts_keras_file(small_run, tmp_path):
     assert completed.returncode == 0, completed.stderr[-2000:]
     metadata = json.loads((tmp_path / "from_file" / "assets" / "keras_lstm_ae.json").read_text())
     assert metadata["task"] == "reconstruct"
+
+
+@pytest.fixture(scope="module")
+def sp500_predict_run(tmp_path_factory, test_data_dir):
+    root = tmp_path_factory.mktemp("sp500_predict")
+    config = keras_lstm_ae.TrainConfig(
+        data="sp500", task="predict", data_path=str(test_data_dir / "sp500" /
+                                                    "all_stocks_5yr_100.csv"),
+        tickers=["AAL", "AAPL", "ABBV", "ABC", "ABT", "ACN"], seq_len=20, hidden_size=8, epochs=1, verbose=0,
+        output_dir=str(root / "run"), export_dir=str(root / "export"),
+    )
+    return keras_lstm_ae.train(config)
+
+
+def test_price_signatures_match_package_preprocessing(sp500_predict_run, tmp_path):
+    from keras_lstm_ae.data import load_data
+    from keras_lstm_ae.normalizer import Normalizer
+
+    config = keras_lstm_ae.TrainConfig.from_dict(
+        json.loads((sp500_predict_run.run_dir / "config.json").read_text()))
+    windows = load_data(config).windows["test"]
+    prices = windows.prices[:5, :-1].astype(np.float32)  # days 1..T-1, as the model reads
+
+    served = run_signature(tmp_path, sp500_predict_run.export_dir, "predict_next_prices",
+                           prices=prices)
+
+    normalizer = Normalizer.fit(prices)
+    normalized = normalizer.transform(prices).astype(np.float32)
+    prediction = np.asarray(sp500_predict_run.model.predict(normalized, verbose=0)["prediction"])
+    expected = normalizer.inverse_transform(prediction)
+    np.testing.assert_allclose(served["prediction"], expected, rtol=1e-5)
+    np.testing.assert_allclose(served["next_value"], expected[:, -1, :], rtol=1e-5)
+
+    reconstructed = run_signature(tmp_path, sp500_predict_run.export_dir, "reconstruct_prices",
+                                  prices=prices)
+    reconstruction = np.asarray(
+        sp500_predict_run.model.predict(normalized, verbose=0)["reconstruction"])
+    np.testing.assert_allclose(reconstructed["reconstruction"],
+                               normalizer.inverse_transform(reconstruction), rtol=1e-5)
+
+
+def test_price_signature_constant_prices_are_finite(sp500_predict_run):
+    loaded = keras_lstm_ae.load(sp500_predict_run.export_dir)
+    prediction, next_value = loaded.predict_next_prices(np.full((2, 19, 1), 42.0, np.float32))
+    assert np.all(np.isfinite(prediction))
+    assert np.all(np.isfinite(next_value))
+    assert next_value.shape == (2, 1)
