@@ -137,8 +137,8 @@ def _explicit_train_options(argv: Sequence[str]) -> set[str]:
     for action in probe._actions:
         action.default = argparse.SUPPRESS
     arguments = list(argv)
-    given, _ = probe.parse_known_args(arguments[arguments.index("train") + 1:])
-    return set(vars(given))
+    explicit, _ = probe.parse_known_args(arguments[arguments.index("train") + 1:])
+    return set(vars(explicit))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 OBJECTIVE = "val_loss"
 TRIAL_HISTORY_FILE = "history.csv"
+# Pause of a worker between two requests that got no trial, in seconds.
+IDLE_WAIT_SECONDS = 1.0
 
 
 def make_hyperparameters(grid: Grid) -> keras_tuner.HyperParameters:
@@ -116,11 +118,18 @@ class FixedGridOracle(keras_tuner.oracles.GridSearchOracle):
         return tuple(sorted(values.items()))
 
     def populate_space(self, trial_id):
-        taken = {self._key(trial.hyperparameters.values) for trial in self.trials.values()}
+        status = keras_tuner.engine.trial.TrialStatus
+        started_points = {self._key(trial.hyperparameters.values)
+                          for trial in self.trials.values()}
         for point in self.grid.points():
-            if self._key(point) not in taken:
-                return {"status": keras_tuner.engine.trial.TrialStatus.RUNNING, "values": point}
-        return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
+            if self._key(point) not in started_points:
+                return {"status": status.RUNNING, "values": point}
+        # Like Keras Tuner's GridSearchOracle, keep idle workers waiting while
+        # other trials run. The chief then stops as soon as the last trial ends,
+        # because it checks only every 20 s once it has stopped a worker.
+        if self.ongoing_trials:
+            return {"status": status.IDLE, "values": None}
+        return {"status": status.STOPPED, "values": None}
 
 
 class GridSearch(keras_tuner.GridSearch):
@@ -141,6 +150,18 @@ class GridSearch(keras_tuner.GridSearch):
         # keras_tuner.GridSearch.__init__ only creates its own oracle, so call
         # the Tuner constructor that it calls, with this oracle.
         keras_tuner.Tuner.__init__(self, oracle, hypermodel, **kwargs)
+        self._requested_without_trial = False
+
+    def pre_create_trial(self):
+        # `search` requests a trial again at once after an IDLE response, so a
+        # second request without a trial in between waits to spare the chief.
+        if self._requested_without_trial:
+            time.sleep(IDLE_WAIT_SECONDS)
+        self._requested_without_trial = True
+
+    def on_trial_begin(self, trial):
+        self._requested_without_trial = False
+        super().on_trial_begin(trial)
 
     def run_trial(self, trial, *args, **kwargs):
         results = super().run_trial(trial, *args, **kwargs)

@@ -59,8 +59,8 @@ def load(path: Path, spec: str) -> dict:
         The whole file, with `hyperparameters` checked and in `TrainConfig` form.
 
     Raises:
-        UsageError: the file is missing, unreadable, not JSON or holds an
-            unknown name or an invalid value.
+        UsageError: the file is missing, unreadable, not JSON or contains
+            an unknown name or an invalid value.
     """
     source = f"--hparams {spec}"
     if not path.is_file():

@@ -26,8 +26,8 @@ from keras_lstm_ae.errors import UsageError
 
 TABLE = "hyperparameters"
 
-# Where the grids shipped with the project live: `tuner/<data>.toml` beside
-# the package.
+# Folder of the grids shipped with the project, `tuner/<data>.toml`, beside
+# the package folder.
 # NOTE: only a source checkout or an editable install has this folder;
 # other installs need --grid FILE.
 GRID_DIR = Path(__file__).resolve().parents[1] / "tuner"
@@ -136,7 +136,7 @@ def parse_grid(document: Mapping, source: str = "grid") -> Grid:
     """
     unknown = [key for key in document if key != TABLE]
     if unknown:
-        raise UsageError(f"{source}: unknown key {unknown[0]!r}; a grid file holds only a "
+        raise UsageError(f"{source}: unknown key {unknown[0]!r}; a grid file contains only a "
                          f"[{TABLE}] table.")
     table = document.get(TABLE)
     if not isinstance(table, Mapping) or not table:

@@ -48,7 +48,7 @@ SINGLE, CHIEF, WORKER = "single", "chief", "worker"
 
 @dataclasses.dataclass
 class TuneResult:
-    """What a `tune` call did.
+    """Outcome of a `tune` call.
 
     Attributes:
         state_dir: Search folder with the Keras Tuner state and the results.
@@ -93,16 +93,16 @@ def search_settings(config: TrainConfig, grid: Grid) -> dict:
 
 
 def check_state_dir(state_dir: Path, settings: dict, overwrite: bool) -> bool:
-    """Check that a search folder can hold this search.
+    """Check that a search folder is empty, absent or contains this search.
 
     Returns:
-        Whether the folder holds an earlier search with the same settings,
+        Whether the folder contains an earlier search with the same settings,
         which the search continues.
 
     Raises:
-        UsageError: the folder is a file, holds other files, holds a search
-            with other settings (without `overwrite`), or its settings file
-            cannot be read.
+        UsageError: the folder is a file, contains files but no search,
+            contains a search with other settings (without `overwrite`), or
+            its settings file cannot be read.
     """
     if state_dir.exists() and not state_dir.is_dir():
         raise UsageError(f"--directory {state_dir} is a file; name a folder.")
@@ -111,8 +111,8 @@ def check_state_dir(state_dir: Path, settings: dict, overwrite: bool) -> bool:
 
     settings_path = state_dir / SETTINGS_FILE
     if not settings_path.is_file():
-        raise UsageError(f"--directory {state_dir} holds files but no search ({SETTINGS_FILE} "
-                         f"is missing); choose another --directory.")
+        raise UsageError(f"--directory {state_dir} contains files but no search "
+                         f"({SETTINGS_FILE} is missing); choose another --directory.")
     if overwrite:
         return False
     try:
