@@ -60,9 +60,11 @@ def best_row(rows: list[dict]) -> Optional[dict]:
     return None
 
 
-def _format(value) -> str:
+def _format(value, column: str = "") -> str:
     if value is None:
         return "-"
+    if column == "clip_norm" and value == 0:
+        return "none"
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
@@ -71,7 +73,7 @@ def _format(value) -> str:
 def format_table(rows: list[dict], names: Sequence[str]) -> str:
     """Return the rows as a plain-text table with aligned columns."""
     header = ["trial_id", *names, *RESULT_COLUMNS]
-    cells = [header] + [[_format(row.get(column)) for column in header] for row in rows]
+    cells = [header] + [[_format(row.get(column), column) for column in header] for row in rows]
     widths = [max(len(line[index]) for line in cells) for index in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
              for line in cells]
@@ -94,15 +96,27 @@ def plot_validation_curves(histories: dict[str, list[dict]], labels: dict[str, s
         labels: Legend label per trial id.
         path: PNG file to write.
     """
-    last_epoch = max((int(row["epoch"]) for rows in histories.values() for row in rows),
-                     default=1)
-    epochs = list(range(1, last_epoch + 1))
-    curves = {}
-    for trial_id, rows in sorted(histories.items()):
-        by_epoch = {int(row["epoch"]): row.get("val_loss", math.nan) for row in rows}
-        curves[labels[trial_id]] = [by_epoch.get(epoch, math.nan) for epoch in epochs]
-    return plots.plot_curves(epochs, curves, path, ylabel="validation loss",
-                             title="Validation loss against epoch, per trial", log_scale=True)
+    plt = plots._pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    colors = plt.get_cmap("tab20")
+    figure, axis = plt.subplots(figsize=(11, 5))
+    for index, (trial_id, rows) in enumerate(sorted(histories.items())):
+        points = [(int(row["epoch"]), row.get("val_loss", math.nan)) for row in rows]
+        points = [(epoch, loss) for epoch, loss in points if math.isfinite(loss)]
+        axis.plot([epoch for epoch, _ in points], [loss for _, loss in points],
+                  marker="o", markersize=3, color=colors(index % colors.N),
+                  label=labels[trial_id])
+    axis.set_xlim(left=0)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("validation loss")
+    axis.set_yscale("log")
+    axis.set_title("Validation loss against epoch, per trial")
+    axis.grid(True, alpha=0.3)
+    # Beside the axes, because a full grid has a dozen entries.
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    return plots._save(figure, path)
 
 
 def write_results(state_dir: Path, rows: list[dict], names: Sequence[str],
@@ -129,7 +143,7 @@ def write_results(state_dir: Path, rows: list[dict], names: Sequence[str],
         if path.is_file():
             histories[row["trial_id"]] = read_history(path)
             labels[row["trial_id"]] = f"{row['trial_id']}: " + ", ".join(
-                f"{name} {_format(row[name])}" for name in names)
+                f"{name} {_format(row[name], name)}" for name in names)
     if histories:
         written.append(plot_validation_curves(histories, labels, state_dir / FIGURE))
     return written
