@@ -175,8 +175,9 @@ def tune(config: TrainConfig, grid_path=None, directory=None,
     if overwrite and state_dir.is_dir():
         logger.info("Deleting the earlier search in %s", state_dir)
         shutil.rmtree(state_dir)
-    if role != WORKER:
-        write_json(state_dir / SETTINGS_FILE, settings)
+    # Workers write it too, so that a worker's own folder on another machine
+    # is recognized as a search when the worker starts again.
+    write_json(state_dir / SETTINGS_FILE, settings)
     if resuming:
         logger.info("Continuing the search in %s", state_dir)
 
@@ -191,7 +192,10 @@ def tune(config: TrainConfig, grid_path=None, directory=None,
         # Saving before the first trial lets a search killed during that trial
         # resume, because Keras Tuner reloads only when the tuner file exists.
         tuner.save()
-    tensorboard = keras.callbacks.TensorBoard(log_dir=str(state_dir / LOGS_DIR))
+    # Keras Tuner adds the HParams callback to a TensorBoard callback given to
+    # `search`, with one log folder per trial.
+    tensorboard = keras.callbacks.TensorBoard(log_dir=str(state_dir / LOGS_DIR),
+                                              write_graph=False)
     tuner.search(callbacks=[tensorboard], verbose=config.verbose)
     trials_run = hypermodel.trials_run
     logger.info("This process trained %d trials", trials_run)

@@ -152,3 +152,13 @@ def test_tune_chief_and_two_workers_share_grid(tmp_path):
     with open(state_dir / "results.csv", newline="") as stream:
         sizes = sorted(int(row["hidden_size"]) for row in csv.DictReader(stream))
     assert sizes == [4, 5, 6, 8]
+
+
+def test_tune_help_lists_options(tmp_path):
+    completed = run_cli("tune", "--help", cwd=tmp_path, timeout=60)
+    assert completed.returncode == 0
+    text = " ".join(completed.stdout.split())
+    for option in ("--data", "--task", "--grid", "--directory", "--overwrite", "--epochs",
+                   "--validate-every", "--max-sequences"):
+        assert option in text, option
+    assert "(default: 300)" in text

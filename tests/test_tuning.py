@@ -115,6 +115,13 @@ def test_hparams_apply_keeps_explicit_options():
     assert config.learning_rate == 0.01
 
 
+def test_hparams_resolve_path_accepts_folder(tmp_path):
+    assert hparams.resolve_path(str(tmp_path), "synthetic", "reconstruct") == \
+        tmp_path / "best_hparams.json"
+    assert str(hparams.resolve_path("best", "mnist", "classify")) == \
+        "tuner/mnist-classify/best_hparams.json"
+
+
 def test_hparams_load_rejects_invalid_value(tmp_path):
     path = tmp_path / "best_hparams.json"
     path.write_text(json.dumps({"hyperparameters": {"hidden_size": -3}}))
