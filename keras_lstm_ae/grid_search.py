@@ -17,6 +17,7 @@ import keras_tuner
 
 from keras_lstm_ae import history, training
 from keras_lstm_ae.config import TrainConfig
+from keras_lstm_ae.files import write_json
 from keras_lstm_ae.search_space import Grid
 
 logger = logging.getLogger(__name__)
@@ -106,12 +107,24 @@ class FixedGridOracle(keras_tuner.oracles.GridSearchOracle):
     worker gets work at once and a reloaded search continues where it stopped.
     Trials left running by a killed process are rerun first by the base
     `Oracle.reload`.
+
+    It also writes its state files atomically: Keras Tuner 1.4.8 truncates
+    and rewrites them in place, so a process killed at that moment leaves an
+    empty `oracle.json` that cannot be reloaded.
     """
 
     def __init__(self, grid: Grid, **kwargs):
         super().__init__(hyperparameters=make_hyperparameters(grid), allow_new_entries=False,
                          tune_new_entries=False, max_trials=grid.size, **kwargs)
         self.grid = grid
+
+    def save(self):
+        write_json(Path(self._get_oracle_fname()), self.get_state())
+
+    def _save_trial(self, trial):
+        # Overrides the private writer of `trial_<id>/trial.json`, in place
+        # of `Trial.save`, to write it atomically.
+        write_json(Path(self._get_trial_dir(trial.trial_id)) / "trial.json", trial.get_state())
 
     @staticmethod
     def _key(values: dict) -> tuple:
@@ -151,6 +164,12 @@ class GridSearch(keras_tuner.GridSearch):
         # the Tuner constructor that it calls, with this oracle.
         keras_tuner.Tuner.__init__(self, oracle, hypermodel, **kwargs)
         self._requested_without_trial = False
+
+    def save(self):
+        # As `BaseTuner.save`, with the tuner file written atomically.
+        if not self._is_worker():
+            self.oracle.save()
+        write_json(Path(self._get_tuner_fname()), self.get_state())
 
     def pre_create_trial(self):
         # `search` requests a trial again at once after an IDLE response, so a

@@ -24,11 +24,21 @@ def write_grid(path: Path, hidden_sizes) -> Path:
     return path
 
 
-def start_cli(args, cwd: Path, environ=None) -> subprocess.Popen:
+def start_cli(args, cwd: Path, name: str, environ=None) -> subprocess.Popen:
+    """Start `python -m keras_lstm_ae ARGS`, writing its output to `cwd/NAME.out` and `.err`.
+
+    Files instead of pipes, so that a process that writes much while another
+    is awaited cannot block on a full pipe.
+    """
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(environ or {})}
-    return subprocess.Popen([sys.executable, "-m", "keras_lstm_ae", *args], cwd=cwd,
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    with open(cwd / f"{name}.out", "w") as stdout, open(cwd / f"{name}.err", "w") as stderr:
+        return subprocess.Popen([sys.executable, "-m", "keras_lstm_ae", *args], cwd=cwd,
+                                env=environment, stdout=stdout, stderr=stderr)
+
+
+def output(cwd: Path, name: str) -> tuple[str, str]:
+    """Return what a process started by `start_cli` wrote: stdout and stderr."""
+    return (cwd / f"{name}.out").read_text(), (cwd / f"{name}.err").read_text()
 
 
 def stop_all(processes) -> None:
@@ -38,16 +48,12 @@ def stop_all(processes) -> None:
             process.wait(timeout=30)
 
 
-def completed_trials(state_dir: Path) -> list[str]:
-    ids = []
-    for path in state_dir.glob("trial_*/trial.json"):
-        try:
-            trial = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            continue  # being written
-        if trial["status"] == "COMPLETED":
-            ids.append(trial["trial_id"])
-    return sorted(ids)
+def ended_trials(state_dir: Path) -> list[str]:
+    """Return the ids of the trials whose end the oracle has recorded in oracle.json."""
+    path = state_dir / "oracle.json"
+    if not path.is_file():
+        return []
+    return sorted(json.loads(path.read_text())["end_order"])
 
 
 def free_port() -> int:
@@ -95,18 +101,18 @@ def test_tune_killed_resumes_remaining_trials(tmp_path):
     args = ["tune", "--grid", "grid.toml", "--directory", "search", *TINY]
     state_dir = tmp_path / "search"
 
-    process = start_cli(args, tmp_path)
+    process = start_cli(args, tmp_path, "first")
     try:
         deadline = time.monotonic() + 120
-        while not completed_trials(state_dir) and process.poll() is None \
+        while not ended_trials(state_dir) and process.poll() is None \
                 and time.monotonic() < deadline:
             time.sleep(0.1)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
         stop_all([process])
-    finished_first = completed_trials(state_dir)
-    assert 1 <= len(finished_first) < 3, process.stderr.read()[-2000:]
+    finished_first = ended_trials(state_dir)
+    assert 1 <= len(finished_first) < 3, output(tmp_path, "first")[1][-2000:]
     first_logs = {trial_id: (state_dir / f"trial_{trial_id}" / "history.csv").stat().st_mtime_ns
                   for trial_id in finished_first}
 
@@ -129,20 +135,25 @@ def test_tune_chief_and_two_workers_share_grid(tmp_path):
     address = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}
     state_dir = tmp_path / "search"
 
-    processes = [start_cli(args, tmp_path, {**address, "KERASTUNER_TUNER_ID": "chief"})]
+    names = ["chief", "tuner0", "tuner1"]
+    processes = [start_cli(args, tmp_path, "chief", {**address, "KERASTUNER_TUNER_ID": "chief"})]
     try:
         # The chief writes search.json before it starts the oracle service.
         deadline = time.monotonic() + 90
         while not (state_dir / "search.json").is_file() and processes[0].poll() is None \
                 and time.monotonic() < deadline:
             time.sleep(0.1)
-        for worker in ("tuner0", "tuner1"):
-            processes.append(start_cli(args, tmp_path, {**address, "KERASTUNER_TUNER_ID": worker}))
-        outputs = [process.communicate(timeout=150) for process in processes]
+        for worker in names[1:]:
+            processes.append(start_cli(args, tmp_path, worker,
+                                       {**address, "KERASTUNER_TUNER_ID": worker}))
+        deadline = time.monotonic() + 150
+        for process in processes:
+            process.wait(timeout=max(1.0, deadline - time.monotonic()))
     finally:
         stop_all(processes)
 
-    for process, (stdout, stderr) in zip(processes, outputs):
+    outputs = [output(tmp_path, name) for name in names]
+    for process, (_, stderr) in zip(processes, outputs):
         assert process.returncode == 0, stderr[-2000:]
     trained = [int(stdout.split("worker finished: ")[1].split()[0]) for stdout, _ in outputs[1:]]
     assert sum(trained) == 4
