@@ -89,6 +89,18 @@ def test_tune_rejects_changed_settings(search):
     assert sorted(path.name for path in result.state_dir.iterdir()) == before
 
 
+def test_tune_overwrite_starts_again(tmp_path):
+    grid_path = tmp_path / "grid.toml"
+    grid_path.write_text("[hyperparameters]\nhidden_size = [4]\n")
+    config = TrainConfig(**{**SMALL, "epochs": 1})
+    first = tune(config, grid_path=grid_path, directory=tmp_path / "search")
+    marker = first.state_dir / "trial_0" / "marker.txt"
+    marker.write_text("from the first search")
+    again = tune(config, grid_path=grid_path, directory=tmp_path / "search", overwrite=True)
+    assert again.trials_run == 1
+    assert not marker.exists()
+
+
 def test_state_dir_with_other_files_rejected(tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
     with pytest.raises(UsageError, match="contains files but no search"):
