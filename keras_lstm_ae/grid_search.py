@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 OBJECTIVE = "val_loss"
 TRIAL_HISTORY_FILE = "history.csv"
 # Pause of a worker between two requests that got no trial, in seconds.
-IDLE_WAIT_SECONDS = 1.0
+IDLE_WAIT_SECONDS = 0.2
 
 
 def make_hyperparameters(grid: Grid) -> keras_tuner.HyperParameters:
@@ -114,8 +114,11 @@ class FixedGridOracle(keras_tuner.oracles.GridSearchOracle):
     """
 
     def __init__(self, grid: Grid, **kwargs):
+        # No max_trials: Oracle.create_trial would answer STOPPED once every
+        # point has started, so idle workers would leave before the last
+        # trials end and the chief would wait 20 s more.
         super().__init__(hyperparameters=make_hyperparameters(grid), allow_new_entries=False,
-                         tune_new_entries=False, max_trials=grid.size, **kwargs)
+                         tune_new_entries=False, **kwargs)
         self.grid = grid
 
     def save(self):
@@ -151,7 +154,8 @@ class GridSearch(keras_tuner.GridSearch):
     Args:
         hypermodel: A `LstmAutoencoderHyperModel`.
         grid: The grid to search.
-        seed: Seed recorded by the oracle.
+        seed: Oracle seed; Keras Tuner replaces 0 by a random seed. The grid
+            order does not depend on it.
         **kwargs: `keras_tuner.Tuner` arguments: `directory`, `project_name`,
             `overwrite`.
     """

@@ -94,7 +94,7 @@ def test_tune_overwrite_starts_again(tmp_path):
     grid_path.write_text("[hyperparameters]\nhidden_size = [4]\n")
     config = TrainConfig(**{**SMALL, "epochs": 1})
     first = tune(config, grid_path=grid_path, directory=tmp_path / "search")
-    marker = first.state_dir / "trial_0" / "marker.txt"
+    marker = first.state_dir / f"trial_{first.rows[0]['trial_id']}" / "marker.txt"
     marker.write_text("from the first search")
     again = tune(config, grid_path=grid_path, directory=tmp_path / "search", overwrite=True)
     assert again.trials_run == 1
