@@ -114,7 +114,7 @@ class FixedGridOracle(keras_tuner.oracles.GridSearchOracle):
     """
 
     def __init__(self, grid: Grid, **kwargs):
-        # No max_trials: Oracle.create_trial would answer STOPPED once every
+        # No max_trials: Oracle.create_trial would return STOPPED once every
         # point has started, so idle workers would leave before the last
         # trials end and the chief would wait 20 s more.
         super().__init__(hyperparameters=make_hyperparameters(grid), allow_new_entries=False,
