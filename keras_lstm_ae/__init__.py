@@ -3,6 +3,7 @@
 The public API, importable without loading TensorFlow until a function runs:
 
 - `TrainConfig`, `train`: train a model and write a run folder.
+- `tune`: grid-search hyperparameters with Keras Tuner.
 - `evaluate`: recompute the test metrics of a run folder.
 - `build_model`: the Keras functional LSTM autoencoder.
 - `export_saved_model`: write a TensorFlow SavedModel.
@@ -30,6 +31,7 @@ _LAZY = {
     "build_model": "keras_lstm_ae.model",
     "export_saved_model": "keras_lstm_ae.export",
     "load_data": "keras_lstm_ae.data",
+    "tune": "keras_lstm_ae.tuning",
 }
 
 __all__ = ["TrainConfig", "UsageError", "__version__", *_LAZY]

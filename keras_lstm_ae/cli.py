@@ -122,6 +122,64 @@ def _ticker_list(text: str) -> list[str]:
     return [ticker.strip() for ticker in text.split(",") if ticker.strip()]
 
 
+def _add_tune_options(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+
+    search = parser.add_argument_group("search")
+    search.add_argument("--data", choices=DATA_SETS, default=None,
+                        help="data set (default: sp500 for --task predict, else synthetic)")
+    search.add_argument("--task", choices=TASKS, default=defaults.task,
+                        help="what the model learns (default: %(default)s)")
+    search.add_argument("--grid", default=None, metavar="FILE",
+                        help="TOML grid file with a [hyperparameters] table "
+                             "(default: tuner/DATA.toml, the reference grid)")
+    search.add_argument("--directory", default=None, metavar="DIR",
+                        help="search folder for the Keras Tuner state and the results "
+                             "(default: tuner/DATA-TASK)")
+    search.add_argument("--overwrite", action="store_true",
+                        help="delete an earlier search in the folder and start again "
+                             "(default: continue it)")
+
+    trial = parser.add_argument_group("each trial")
+    trial.add_argument("--epochs", type=int, default=defaults.epochs,
+                       help="passes over the training split per trial (default: %(default)s)")
+    trial.add_argument("--validate-every", type=int, default=defaults.validate_every,
+                       help="epochs between validation passes; the last epoch is always "
+                            "validated (default: %(default)s)")
+    trial.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                       help="sequences per gradient step, unless the grid tunes it "
+                            "(default: %(default)s)")
+    trial.add_argument("--seed", type=int, default=defaults.seed,
+                       help="seed of data generation, splits and initial weights "
+                            "(default: %(default)s)")
+    trial.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
+                       help="Keras output: 0 silent, 1 progress bar, 2 one line per epoch "
+                            "(default: %(default)s)")
+
+    data = parser.add_argument_group("data")
+    data.add_argument("--num-sequences", type=int, default=defaults.num_sequences,
+                      help="synthetic data: number of sequences before the 60/20/20 split "
+                           "(default: %(default)s)")
+    data.add_argument("--seq-len", type=int, default=defaults.seq_len,
+                      help="synthetic data: time steps per sequence (default: %(default)s)")
+    data.add_argument("--data-path", default=None,
+                      help="file or folder to read real data from (default: none)")
+    data.add_argument("--max-sequences", type=int, default=None, metavar="N",
+                      help="use at most N sequences of each split, for quick searches "
+                           "(default: all)")
+
+
+def _explicit_train_options(argv: Sequence[str]) -> set[str]:
+    """Return the `TrainConfig` fields whose options `argv` gives, for `train --hparams`."""
+    probe = _Parser(prog=PROG)
+    _add_train_options(probe)
+    for action in probe._actions:
+        action.default = argparse.SUPPRESS
+    arguments = list(argv)
+    explicit, _ = probe.parse_known_args(arguments[arguments.index("train") + 1:])
+    return set(vars(explicit))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the parser of the `keras-lstm-ae` command and its subcommands."""
     from keras_lstm_ae import __version__
@@ -142,6 +200,23 @@ def build_parser() -> argparse.ArgumentParser:
                     "folder, and a TensorFlow SavedModel into exported_models/.",
     )
     _add_train_options(train)
+    train.add_argument("--hparams", default=None, metavar="{best,FILE}",
+                       help="take learning rate, clipping, hidden size and batch size from a "
+                            "grid search: 'best' reads tuner/DATA-TASK/best_hparams.json, "
+                            "FILE a best_hparams.json file or its search folder; options given "
+                            "on the command line still win (default: none)")
+
+    tune = commands.add_parser(
+        "tune", help="grid-search hyperparameters with Keras Tuner",
+        description="Run a grid search with Keras Tuner: one trial per grid point, each "
+                    "trained like 'train' and scored by its lowest validation loss. Running "
+                    "the same command again continues an interrupted search. Writes "
+                    "results.csv, results.json, best_hparams.json (for 'train --hparams "
+                    "best'), figures/val_loss.png and logs/ (TensorBoard HParams) into the "
+                    "search folder. Set KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and "
+                    "KERASTUNER_ORACLE_PORT to run a chief and workers.",
+    )
+    _add_tune_options(tune)
 
     evaluate = commands.add_parser(
         "evaluate", help="recompute the test metrics of a run folder",
@@ -203,6 +278,13 @@ def _run_train(args: argparse.Namespace) -> None:
         result = resume(args.resume)
     else:
         config = _config_from_args(args).resolved()
+        if args.hparams is not None:
+            from keras_lstm_ae import hparams
+
+            path = hparams.resolve_path(args.hparams, config.data, config.task)
+            document = hparams.load(path, args.hparams)
+            config = hparams.apply(config, document,
+                                   _explicit_train_options(args.argv)).resolved()
         from keras_lstm_ae.training import train
 
         result = train(config)
@@ -214,6 +296,29 @@ def _run_train(args: argparse.Namespace) -> None:
     print(f"training time: {result.metrics['train_seconds']:.1f} s")
     if result.export_dir is not None:
         print(f"SavedModel: {result.export_dir}")
+
+
+def _run_tune(args: argparse.Namespace) -> None:
+    from keras_lstm_ae import search_results
+    from keras_lstm_ae.tuning import tune
+
+    config = TrainConfig(
+        data=args.data, task=args.task, epochs=args.epochs, batch_size=args.batch_size,
+        validate_every=args.validate_every, seed=args.seed, num_sequences=args.num_sequences,
+        seq_len=args.seq_len, data_path=args.data_path, max_sequences=args.max_sequences,
+        verbose=args.verbose,
+    )
+    result = tune(config, grid_path=args.grid, directory=args.directory,
+                  overwrite=args.overwrite)
+    if result.role == "worker":
+        print(f"worker finished: {result.trials_run} trials trained")
+        return
+    print(search_results.format_table(result.rows, result.names))
+    print(f"trials trained by this run: {result.trials_run}")
+    print(f"search folder: {result.state_dir}")
+    if result.best is not None:
+        print(f"best trial: {result.best['trial_id']} "
+              f"(val_loss {result.best['best_val_loss']:.6g} at epoch {result.best['best_epoch']})")
 
 
 def _run_evaluate(args: argparse.Namespace) -> None:
@@ -250,8 +355,8 @@ def _run_forecast(args: argparse.Namespace) -> None:
             print(f"{name.replace('_', ' ')}: {value:.6g}")
 
 
-COMMANDS = {"train": _run_train, "evaluate": _run_evaluate, "export": _run_export,
-            "forecast": _run_forecast}
+COMMANDS = {"train": _run_train, "tune": _run_tune, "evaluate": _run_evaluate,
+            "export": _run_export, "forecast": _run_forecast}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -259,7 +364,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up notes quiet
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(argv)
+        args.argv = argv
         COMMANDS[args.command](args)
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
