@@ -120,6 +120,14 @@ CASES = [
     ("export corrupt keras file", ["export", "--model", "broken.keras", "--out", "saved"],
      write_text("broken.keras", "not a zip"), "broken.keras"),
     ("resume without checkpoint", ["train", "--resume", "runs/nothing"], None, "runs/nothing"),
+    ("hparams file missing", ["train", "--hparams", "best.json"], None, "best.json"),
+    ("grid file missing", ["tune", "--grid", "missing.toml"], None, "missing.toml"),
+    ("grid unknown hyperparameter", ["tune", "--grid", "dropout.toml"],
+     write_text("dropout.toml", "[hyperparameters]\ndropout = [0.1]\n"), "dropout"),
+    ("grid empty", ["tune", "--grid", "empty.toml"],
+     write_text("empty.toml", "[hyperparameters]\n"), "empty.toml"),
+    ("grid invalid value", ["tune", "--grid", "zero.toml"],
+     write_text("zero.toml", "[hyperparameters]\nlearning_rate = [0.0]\n"), "learning_rate"),
 ]
 
 
