@@ -51,7 +51,7 @@ def load_run(run_dir: Path):
         raise UsageError(f"--model {run_dir} is not a folder; pass a run folder written by train.")
     if not config_path.is_file() or not model_path.is_file():
         raise UsageError(
-            f"--model {run_dir} holds no {runs.CONFIG_FILE} and {runs.MODEL_FILE}; "
+            f"--model {run_dir} contains no {runs.CONFIG_FILE} and {runs.MODEL_FILE}; "
             "pass a run folder written by train."
         )
     try:

@@ -1,6 +1,6 @@
 """SavedModel export: a model that plain TensorFlow loads without this package.
 
-The SavedModel holds the signatures of `signatures.py`, and
+The SavedModel contains the signatures of `signatures.py`, and
 `assets/keras_lstm_ae.json` records the task, shapes, signatures,
 hyperparameters and versions. Export writes to a hidden folder and renames it
 when complete, so an interrupted export leaves no half-written model.
@@ -90,7 +90,7 @@ def export_saved_model(model, export_dir: Path, config: Optional[dict] = None,
         `export_dir`.
 
     Raises:
-        UsageError: `export_dir` holds files and `overwrite` is false.
+        UsageError: `export_dir` contains files and `overwrite` is false.
     """
     import keras
 
@@ -129,7 +129,7 @@ def read_metadata(export_dir: Path) -> dict:
     """Read the metadata asset of an exported SavedModel.
 
     Raises:
-        UsageError: the folder holds no keras-lstm-ae metadata.
+        UsageError: the folder contains no keras-lstm-ae metadata.
     """
     path = Path(export_dir) / "assets" / METADATA_ASSET
     if not path.is_file():

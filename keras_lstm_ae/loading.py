@@ -28,7 +28,7 @@ class ExportedModel:
 
         self.path = Path(path)
         if not (self.path / "saved_model.pb").is_file():
-            raise UsageError(f"{self.path} holds no saved_model.pb; pass a SavedModel folder.")
+            raise UsageError(f"{self.path} contains no saved_model.pb; pass a SavedModel folder.")
         self.metadata = read_metadata(self.path)
         self._loaded = tf.saved_model.load(str(self.path))
         self.signature_names = sorted(self._loaded.signatures.keys())

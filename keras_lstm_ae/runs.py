@@ -2,7 +2,7 @@
 
 A run trains inside a hidden staging folder beside its final folder
 (`runs/.NAME.partial`). Only a finished run is renamed to `runs/NAME`, so a
-folder under its final name always holds a complete run. A run replaced with
+folder under its final name always contains a complete run. A run replaced with
 `--overwrite` stays in place until its successor has finished.
 """
 
@@ -26,7 +26,7 @@ def staging_path(final: Path) -> Path:
 
 
 def check_destination(final: Path, overwrite: bool, option: str = "--output-dir") -> None:
-    """Reject a destination folder that holds something, unless overwriting.
+    """Reject a destination folder that contains something, unless overwriting.
 
     Raises:
         UsageError: `final` is a file, or a non-empty folder and `overwrite`
@@ -37,7 +37,7 @@ def check_destination(final: Path, overwrite: bool, option: str = "--output-dir"
     if final.is_dir() and any(final.iterdir()) and not overwrite:
         what = "a run" if (final / CONFIG_FILE).exists() else "files"
         raise UsageError(
-            f"{option} {final} already holds {what}; choose another folder or pass --overwrite."
+            f"{option} {final} already contains {what}; choose another folder or pass --overwrite."
         )
 
 

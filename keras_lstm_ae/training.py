@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class TrainResult:
-    """What a finished training run produced.
+    """Outputs of a finished training run.
 
     Attributes:
         run_dir: Run folder with config, model, history, metrics and figures.
@@ -78,10 +78,10 @@ def fit(model, config: TrainConfig, data, callbacks=(), initial_epoch: int = 0,
             after the current batch. `None` never stops early.
 
     Returns:
-        `(rows, reason, detail)`: one dict of logged values per completed
-        epoch (`val_` values only on validation epochs); `reason` is `None`
-        when all epochs ran, else `"interrupted"` or `"diverged"`, which
-        `detail` describes.
+        `(rows, reason, detail)`. `rows` contains one dict of logged values per
+        completed epoch, with `val_` values only on validation epochs.
+        `reason` is `None` when all epochs ran, else `"interrupted"` or
+        `"diverged"`, and `detail` says where training stopped.
     """
     import threading
 
@@ -119,10 +119,10 @@ def train(config: TrainConfig, callbacks=()) -> TrainResult:
     """Train an LSTM autoencoder and write its run folder and SavedModel.
 
     Steps: validate the options, load the data, build and compile the model,
-    fit it with a checkpoint after every epoch, evaluate it on the test split,
-    then write `config.json`, `model.keras`, `history.csv`, `metrics.json`,
-    `figures/` and `logs/` (TensorBoard) into the run folder, and export the
-    SavedModel.
+    and fit it with a checkpoint after every epoch. Then evaluate it on the
+    test split, write `config.json`, `model.keras`, `history.csv`,
+    `metrics.json`, `figures/` and `logs/` (TensorBoard) into the run folder,
+    and export the SavedModel.
 
     Args:
         config: Training options; `None` fields take their defaults.

@@ -47,7 +47,7 @@ def test_existing_run_folder_rejected(small_run, tmp_path):
     completed = run_cli("train", "--epochs", "1", "--output-dir", str(small_run.run_dir),
                         cwd=tmp_path)
     assert completed.returncode == 2
-    assert "already holds a run" in completed.stderr
+    assert "already contains a run" in completed.stderr
     assert "--overwrite" in completed.stderr
     assert sorted(path.name for path in small_run.run_dir.iterdir()) == before
     assert list(tmp_path.iterdir()) == []
