@@ -30,10 +30,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def _add_train_options(parser: argparse.ArgumentParser) -> None:
-    defaults = TrainConfig()
-    hidden_defaults = ", ".join(f"{name} {size}" for name, size in DEFAULT_HIDDEN_SIZE.items())
-
+def _add_data_options(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
     data = parser.add_argument_group("data")
     data.add_argument("--data", choices=DATA_SETS, default=None,
                       help="data set (default: sp500 for --task predict, else synthetic)")
@@ -44,8 +41,9 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
                       help="time steps per sequence: values of synthetic data, trading days of "
                            "S&P 500 windows (default: %(default)s)")
     data.add_argument("--data-path", default=None,
-                      help="file or folder to read real data from (default: for sp500, a CSV "
-                           "in the folder named by KERAS_LSTM_AE_DATA)")
+                      help="file or folder to read MNIST or S&P 500 data from (default: "
+                           "mnist.npz or a CSV in the folder named by KERAS_LSTM_AE_DATA; for "
+                           "MNIST, else the Keras download cache)")
     data.add_argument("--mnist-mode", choices=MNIST_MODES, default=defaults.mnist_mode,
                       help="MNIST: read each image as 28 time steps of 28 pixels (row) or as "
                            "784 steps of 1 pixel (pixel); pixel mode runs 784 sequential LSTM "
@@ -73,6 +71,30 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     stocks.add_argument("--end", default=None, metavar="YYYY-MM-DD",
                         help="last date of the price plot (default: last trading day)")
 
+
+
+def _add_fit_options(group, defaults: TrainConfig, epochs_help: str, batch_size_help: str,
+                     verbose_default: int) -> None:
+    group.add_argument("--epochs", type=int, default=defaults.epochs,
+                       help=f"{epochs_help} (default: %(default)s)")
+    group.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                       help=f"{batch_size_help} (default: %(default)s)")
+    group.add_argument("--validate-every", type=int, default=defaults.validate_every,
+                       help="epochs between validation passes; the last epoch is always "
+                            "validated (default: %(default)s)")
+    group.add_argument("--seed", type=int, default=defaults.seed,
+                       help="seed of data generation, splits and initial weights "
+                            "(default: %(default)s)")
+    group.add_argument("--verbose", type=int, choices=(0, 1, 2), default=verbose_default,
+                       help="Keras output: 0 silent, 1 progress bar, 2 one line per epoch "
+                            "(default: %(default)s)")
+
+
+def _add_train_options(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    hidden_defaults = ", ".join(f"{name} {size}" for name, size in DEFAULT_HIDDEN_SIZE.items())
+    _add_data_options(parser, defaults)
+
     model = parser.add_argument_group("model and task")
     model.add_argument("--task", choices=TASKS, default=defaults.task,
                        help="what the model learns (default: %(default)s)")
@@ -85,19 +107,9 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     training.add_argument("--clip-norm", type=float, default=defaults.clip_norm,
                           help="maximum global L2 norm of the gradients; 0 turns clipping off "
                                "(default: %(default)s)")
-    training.add_argument("--epochs", type=int, default=defaults.epochs,
-                          help="passes over the training split (default: %(default)s)")
-    training.add_argument("--batch-size", type=int, default=defaults.batch_size,
-                          help="sequences per gradient step (default: %(default)s)")
-    training.add_argument("--validate-every", type=int, default=defaults.validate_every,
-                          help="epochs between validation passes; the last epoch is always "
-                               "validated (default: %(default)s)")
-    training.add_argument("--seed", type=int, default=defaults.seed,
-                          help="seed of data generation, splits and initial weights "
-                               "(default: %(default)s)")
-    training.add_argument("--verbose", type=int, choices=(0, 1, 2), default=defaults.verbose,
-                          help="Keras output: 0 silent, 1 progress bar, 2 one line per epoch "
-                               "(default: %(default)s)")
+    _add_fit_options(training, defaults, epochs_help="passes over the training split",
+                     batch_size_help="sequences per gradient step",
+                     verbose_default=defaults.verbose)
 
     output = parser.add_argument_group("output")
     output.add_argument("--output-dir", default=None,
@@ -126,8 +138,6 @@ def _add_tune_options(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
 
     search = parser.add_argument_group("search")
-    search.add_argument("--data", choices=DATA_SETS, default=None,
-                        help="data set (default: sp500 for --task predict, else synthetic)")
     search.add_argument("--task", choices=TASKS, default=defaults.task,
                         help="what the model learns (default: %(default)s)")
     search.add_argument("--grid", default=None, metavar="FILE",
@@ -141,32 +151,10 @@ def _add_tune_options(parser: argparse.ArgumentParser) -> None:
                              "(default: continue it)")
 
     trial = parser.add_argument_group("each trial")
-    trial.add_argument("--epochs", type=int, default=defaults.epochs,
-                       help="passes over the training split per trial (default: %(default)s)")
-    trial.add_argument("--validate-every", type=int, default=defaults.validate_every,
-                       help="epochs between validation passes; the last epoch is always "
-                            "validated (default: %(default)s)")
-    trial.add_argument("--batch-size", type=int, default=defaults.batch_size,
-                       help="sequences per gradient step, unless the grid tunes it "
-                            "(default: %(default)s)")
-    trial.add_argument("--seed", type=int, default=defaults.seed,
-                       help="seed of data generation, splits and initial weights "
-                            "(default: %(default)s)")
-    trial.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
-                       help="Keras output: 0 silent, 1 progress bar, 2 one line per epoch "
-                            "(default: %(default)s)")
-
-    data = parser.add_argument_group("data")
-    data.add_argument("--num-sequences", type=int, default=defaults.num_sequences,
-                      help="synthetic data: number of sequences before the 60/20/20 split "
-                           "(default: %(default)s)")
-    data.add_argument("--seq-len", type=int, default=defaults.seq_len,
-                      help="synthetic data: time steps per sequence (default: %(default)s)")
-    data.add_argument("--data-path", default=None,
-                      help="file or folder to read real data from (default: none)")
-    data.add_argument("--max-sequences", type=int, default=None, metavar="N",
-                      help="use at most N sequences of each split, for quick searches "
-                           "(default: all)")
+    _add_fit_options(trial, defaults, epochs_help="passes over the training split per trial",
+                     batch_size_help="sequences per gradient step, unless the grid tunes it",
+                     verbose_default=2)
+    _add_data_options(parser, defaults)
 
 
 def _explicit_train_options(argv: Sequence[str]) -> set[str]:
@@ -256,18 +244,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        data=args.data, task=args.task, hidden_size=args.hidden_size,
-        learning_rate=args.learning_rate, clip_norm=args.clip_norm, epochs=args.epochs,
-        batch_size=args.batch_size, validate_every=args.validate_every, seed=args.seed,
+def _data_and_fit_fields(args: argparse.Namespace) -> dict:
+    """Return the `TrainConfig` fields that `train` and `tune` share."""
+    return dict(
+        data=args.data, task=args.task, epochs=args.epochs, batch_size=args.batch_size,
+        validate_every=args.validate_every, seed=args.seed, verbose=args.verbose,
         num_sequences=args.num_sequences, seq_len=args.seq_len, data_path=args.data_path,
         max_sequences=args.max_sequences, mnist_mode=args.mnist_mode,
         price_column=args.price_column, tickers=args.tickers, stride=args.stride,
         plot_tickers=tuple(args.plot_tickers), start=args.start, end=args.end,
+    )
+
+
+def _config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        **_data_and_fit_fields(args), hidden_size=args.hidden_size,
+        learning_rate=args.learning_rate, clip_norm=args.clip_norm,
         output_dir=args.output_dir, export_dir=args.export_dir, export=not args.no_export,
         overwrite=args.overwrite, deterministic=not args.nondeterministic,
-        verbose=args.verbose,
     )
 
 
@@ -302,12 +296,7 @@ def _run_tune(args: argparse.Namespace) -> None:
     from keras_lstm_ae import search_results
     from keras_lstm_ae.tuning import tune
 
-    config = TrainConfig(
-        data=args.data, task=args.task, epochs=args.epochs, batch_size=args.batch_size,
-        validate_every=args.validate_every, seed=args.seed, num_sequences=args.num_sequences,
-        seq_len=args.seq_len, data_path=args.data_path, max_sequences=args.max_sequences,
-        verbose=args.verbose,
-    )
+    config = TrainConfig(**_data_and_fit_fields(args))
     result = tune(config, grid_path=args.grid, directory=args.directory,
                   overwrite=args.overwrite)
     if result.role == "worker":
