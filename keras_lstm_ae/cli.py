@@ -50,7 +50,7 @@ def _add_data_options(parser: argparse.ArgumentParser, defaults: TrainConfig) ->
                            "steps per image instead of 28, so each epoch takes many times "
                            "longer (default: %(default)s)")
     data.add_argument("--max-sequences", type=int, default=None, metavar="N",
-                      help="use at most N sequences of each split, for quick runs "
+                      help="use only the first N sequences of each split, for quick runs "
                            "(default: all)")
 
     stocks = parser.add_argument_group("S&P 500 data")
@@ -213,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--model", required=True, metavar="RUN_DIR",
                           help="run folder written by train")
+    evaluate.add_argument("--data-path", default=None,
+                          help="data file or folder to read instead of the one recorded in "
+                               "the run's config.json, when it has moved (default: recorded)")
 
     export = commands.add_parser(
         "export", help="export a trained model as a TensorFlow SavedModel",
@@ -313,7 +316,7 @@ def _run_tune(args: argparse.Namespace) -> None:
 def _run_evaluate(args: argparse.Namespace) -> None:
     from keras_lstm_ae.evaluation import evaluate
 
-    print(json.dumps(evaluate(args.model), indent=2, sort_keys=True))
+    print(json.dumps(evaluate(args.model, data_path=args.data_path), indent=2, sort_keys=True))
 
 
 def _run_export(args: argparse.Namespace) -> None:

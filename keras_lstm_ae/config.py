@@ -201,6 +201,12 @@ def validate(config: TrainConfig) -> None:
         )
     _validate_sp500_options(config)
 
+    if config.data == "synthetic" and config.data_path is not None:
+        raise UsageError(
+            f"--data-path {config.data_path} is not read for --data synthetic, which generates "
+            "its signals; drop --data-path or choose --data mnist or sp500."
+        )
+
     if config.data == "synthetic":
         # The 60/20/20 split needs at least one sequence in each part.
         if config.num_sequences < 5:

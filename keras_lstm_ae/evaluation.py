@@ -69,9 +69,14 @@ def load_keras_file(path: Path):
     """
     import keras
 
+    import zipfile
+
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"--model {path} not found; pass a run folder or a .keras file.")
+    if not zipfile.is_zipfile(path):
+        raise UsageError(f"{path} is not a .keras file (a .keras file is a zip archive); "
+                         "pass a model saved with model.save('NAME.keras').")
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except (ValueError, OSError, KeyError) as error:
@@ -79,10 +84,20 @@ def load_keras_file(path: Path):
         raise UsageError(f"{path} could not be loaded as a Keras model ({message}).") from None
 
 
-def evaluate(run_dir: Path) -> dict:
-    """Recompute the test metrics of a run folder from its saved model and config."""
+def evaluate(run_dir: Path, data_path=None) -> dict:
+    """Recompute the test metrics of a run folder from its saved model and config.
+
+    Args:
+        run_dir: Run folder written by `train`.
+        data_path: Data file or folder to read instead of the run's own
+            `data_path`, for data that has moved since training.
+    """
+    import dataclasses
+
     from keras_lstm_ae.data import load_data
 
     config, model = load_run(run_dir)
+    if data_path is not None:
+        config = dataclasses.replace(config, data_path=str(data_path))
     data = load_data(config)
     return compute_test_metrics(model, data, config.task, batch_size=max(config.batch_size, 256))

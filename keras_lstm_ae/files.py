@@ -24,6 +24,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
         prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
     )
     os.close(descriptor)
+    # mkstemp creates the file readable by its owner only; give it the
+    # permissions that a plain open() would, under the process umask.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     try:
         yield Path(temporary)
         os.replace(temporary, path)

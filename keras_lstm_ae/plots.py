@@ -21,6 +21,12 @@ def _pyplot():
     return plt
 
 
+def _integer_locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def _save(figure, path: Path) -> Path:
     plt = _pyplot()
     figure.tight_layout()
@@ -73,6 +79,7 @@ def plot_curves(epochs: Sequence[int], curves: Mapping[str, Sequence[float]], pa
         known = ~np.isnan(values)
         axis.plot(epochs[known], values[known], marker="o", markersize=3, label=label)
     axis.set_xlabel("epoch")
+    axis.xaxis.set_major_locator(_integer_locator())
     axis.set_ylabel(ylabel)
     if log_scale:
         axis.set_yscale("log")

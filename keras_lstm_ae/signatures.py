@@ -146,8 +146,10 @@ def _mnist_image_endpoints(model, config, reconstruct, classify, task):
 
     def reconstruct_images(images):
         reconstruction = reconstruct(to_sequences(images))[tasks.RECONSTRUCTION]
+        # The linear head can overshoot; clip so the images are valid pixel intensities.
+        images = tf.clip_by_value(reconstruction, 0.0, 1.0)
         return {tasks.RECONSTRUCTION: tf.reshape(
-            reconstruction, (-1, MNIST_IMAGE_SIZE, MNIST_IMAGE_SIZE))}
+            images, (-1, MNIST_IMAGE_SIZE, MNIST_IMAGE_SIZE))}
 
     def classify_images(images):
         return classify(to_sequences(images))

@@ -178,8 +178,6 @@ def resume(run_dir, callbacks=()) -> TrainResult:
     Raises:
         UsageError: no interrupted run with a checkpoint is there.
     """
-    import keras
-
     from keras_lstm_ae.data import load_data
 
     staging = checkpoints.find_resumable(Path(run_dir))
@@ -189,6 +187,8 @@ def resume(run_dir, callbacks=()) -> TrainResult:
         runs.check_destination(Path(config.export_dir), config.overwrite, option="--export-dir")
 
     data = load_data(config)
+    import keras
+
     _seed_everything(config)
     model = keras.saving.load_model(staging / checkpoints.CHECKPOINT_MODEL, safe_mode=True)
     rows = history.read(staging / runs.HISTORY_FILE)

@@ -83,6 +83,8 @@ CASES = [
      "--task classify"),
     ("pixel mode on synthetic", ["train", "--mnist-mode", "pixel"], None, "--mnist-mode"),
     ("unknown data set", ["train", "--data", "imagenet"], None, "'imagenet'"),
+    ("data path for synthetic data", ["train", "--data-path", "signals.csv"], None,
+     "signals.csv"),
     ("output folder contains a run", ["train", "--output-dir", "old_run"], make_run_folder("old_run"),
      "old_run"),
     ("csv missing", ["train", "--data", "sp500", "--data-path", "missing.csv"], None,

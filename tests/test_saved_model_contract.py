@@ -112,6 +112,8 @@ def test_classify_images_takes_raw_uint8(mnist_classifier_export, tmp_path, test
 
     reconstructed = run_signature(tmp_path, export_dir, "reconstruct_images", images=images)
     assert reconstructed["reconstruction"].shape == (6, 28, 28)
+    assert reconstructed["reconstruction"].min() >= 0.0
+    assert reconstructed["reconstruction"].max() <= 1.0
 
 
 def test_metadata_lists_signatures(mnist_classifier_export, predict_run):
@@ -331,3 +333,11 @@ def test_price_signature_constant_prices_are_finite(sp500_predict_run):
     assert np.all(np.isfinite(prediction))
     assert np.all(np.isfinite(next_value))
     assert next_value.shape == (2, 1)
+
+
+def test_evaluate_reads_moved_data(sp500_predict_run, tmp_path, test_data_dir):
+    moved = tmp_path / "moved.csv"
+    shutil.copy(test_data_dir / "sp500" / "all_stocks_5yr_100.csv", moved)
+    metrics = keras_lstm_ae.evaluate(sp500_predict_run.run_dir, data_path=moved)
+    assert metrics["test_loss"] == pytest.approx(sp500_predict_run.metrics["test_loss"],
+                                                 rel=1e-5)

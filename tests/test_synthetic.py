@@ -64,3 +64,4 @@ def test_max_sequences_truncates_each_split():
     assert len(data.train) == 50
     assert len(data.validation) == 50
     assert len(data.test) == 50
+

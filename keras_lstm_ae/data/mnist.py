@@ -95,11 +95,12 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     path = Path(path)
     try:
         loaded = np.load(path, allow_pickle=False)
-    except ValueError as error:
-        # numpy raises ValueError for files that are neither .npy nor .npz.
+    except ValueError:
+        # numpy raises ValueError for files that are neither .npy nor .npz;
+        # its message speaks of pickled data, which misleads for a text file.
         raise UsageError(
-            f"MNIST file {path} is not an .npz archive ({error}); "
-            "save the arrays with numpy.savez."
+            f"MNIST file {path} is not an .npz archive; "
+            "pass the arrays x_train, y_train, x_test, y_test saved with numpy.savez."
         ) from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise UsageError(
