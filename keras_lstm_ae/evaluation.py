@@ -44,6 +44,16 @@ def load_run(run_dir: Path):
     Raises:
         UsageError: `run_dir` is not a finished run folder.
     """
+    config = read_run_config(run_dir)
+    return config, load_keras_file(Path(run_dir) / runs.MODEL_FILE)
+
+
+def read_run_config(run_dir: Path) -> TrainConfig:
+    """Read the config of a finished run folder, without loading TensorFlow.
+
+    Raises:
+        UsageError: `run_dir` is not a finished run folder.
+    """
     run_dir = Path(run_dir)
     config_path = run_dir / runs.CONFIG_FILE
     model_path = run_dir / runs.MODEL_FILE
@@ -58,7 +68,7 @@ def load_run(run_dir: Path):
         config = TrainConfig.from_dict(json.loads(config_path.read_text()))
     except (json.JSONDecodeError, TypeError) as error:
         raise UsageError(f"{config_path} is not a valid run config ({error}).") from None
-    return config, load_keras_file(model_path)
+    return config
 
 
 def load_keras_file(path: Path):
@@ -67,8 +77,6 @@ def load_keras_file(path: Path):
     Raises:
         UsageError: the file is missing or is not a Keras model.
     """
-    import keras
-
     import zipfile
 
     path = Path(path)
@@ -77,6 +85,8 @@ def load_keras_file(path: Path):
     if not zipfile.is_zipfile(path):
         raise UsageError(f"{path} is not a .keras file (a .keras file is a zip archive); "
                          "pass a model saved with model.save('NAME.keras').")
+    import keras
+
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except (ValueError, OSError, KeyError) as error:
@@ -96,8 +106,9 @@ def evaluate(run_dir: Path, data_path=None) -> dict:
 
     from keras_lstm_ae.data import load_data
 
-    config, model = load_run(run_dir)
+    config = read_run_config(run_dir)
     if data_path is not None:
         config = dataclasses.replace(config, data_path=str(data_path))
     data = load_data(config)
+    model = load_keras_file(Path(run_dir) / runs.MODEL_FILE)
     return compute_test_metrics(model, data, config.task, batch_size=max(config.batch_size, 256))

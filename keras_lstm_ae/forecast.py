@@ -239,13 +239,13 @@ def forecast(run_dir, data_path=None, horizon: Optional[int] = None, output_dir=
             be read, or no stock left is long enough. Nothing is written then.
     """
     from keras_lstm_ae.data import sp500
-    from keras_lstm_ae.evaluation import load_run
+    from keras_lstm_ae.evaluation import load_keras_file, read_run_config
 
     _check_horizon(horizon)
     run_dir = Path(run_dir)
     output_dir = Path(output_dir) if output_dir is not None else run_dir / FORECAST_DIR
     runs.check_destination(output_dir, overwrite)
-    config, model = load_run(run_dir)
+    config = read_run_config(run_dir)
     if config.data != "sp500" or config.task != "predict":
         raise UsageError(f"--model {run_dir} is a --data {config.data} --task {config.task} run; "
                          "forecasts need a run of train --data sp500 --task predict.")
@@ -278,6 +278,8 @@ def forecast(run_dir, data_path=None, horizon: Optional[int] = None, output_dir=
     logger.info("Forecasting %d days of %d windows from %d stocks", horizon, len(windows),
                 len(tickers))
 
+    # Loaded only now, so bad options and data are reported before TensorFlow starts.
+    model = load_keras_file(run_dir / runs.MODEL_FILE)
     context = windows.prices[:, :steps]
     observed = windows.prices[:, steps:]
     forecasts = {
