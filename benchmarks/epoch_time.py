@@ -2,9 +2,10 @@
 
 Each measurement runs in its own subprocess, so thread settings and peak
 memory belong to one implementation. Every implementation trains the same
-model on the same data: an LSTM encoder whose last hidden state is repeated
-T times, an LSTM decoder, a per-step linear head, MSE, Adam with learning
-rate 0.001 and gradient clipping by global norm 1.
+model on the same data. The model is an LSTM encoder whose last hidden
+state is repeated T times, an LSTM decoder and a per-step linear head. The
+training uses MSE and Adam with learning rate 0.001, clipping gradients by
+global norm 1.
 
 Usage:
     python benchmarks/epoch_time.py                     # hidden sizes 30, 60, 120
@@ -18,6 +19,7 @@ PyTorch rows are skipped with a message when torch is not installed
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -203,10 +205,8 @@ def main() -> int:
         print(json.dumps({"seconds": seconds, "peak_mib": peak_mib}))
         return 0
 
-    try:
-        import torch  # noqa: F401
-        implementations = IMPLEMENTATIONS
-    except ImportError:
+    implementations = IMPLEMENTATIONS
+    if importlib.util.find_spec("torch") is None:
         print("torch is not installed: PyTorch rows are skipped "
               "(pip install torch==2.13.0 gives a CPU build).", file=sys.stderr)
         implementations = IMPLEMENTATIONS[:2]

@@ -4,6 +4,6 @@
 class UsageError(ValueError):
     """Invalid input from the user: an option, a file or a folder.
 
-    The message is one line that names the value received and says how to fix
-    it. The command line prints it and exits with status 2.
+    The message is one line that names the value received and states the
+    fix. The command line prints it and exits with status 2.
     """

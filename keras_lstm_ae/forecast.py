@@ -78,8 +78,8 @@ def next_day(model, context: np.ndarray, batch_size: int = 256) -> np.ndarray:
     normalizer = Normalizer.fit(context)
     inputs = normalizer.transform(context).astype(np.float32)
     # `predict_on_batch` reuses the compiled predict function without the data
-    # pipeline of `model.predict`, which costs more than a small batch; it
-    # measured 0.04 s per call of 80 windows against 0.2 s for `predict`.
+    # pipeline of `model.predict`, which costs more than a small batch does.
+    # Measured here: 0.04 s per call of 80 windows, against 0.2 s for `predict`.
     last_steps = []
     for start in range(0, len(inputs), batch_size):
         outputs = model.predict_on_batch(inputs[start:start + batch_size])

@@ -1,7 +1,7 @@
 """The `tf.data` input pipeline of training.
 
 Each epoch visits the training split in an order drawn from `(seed, epoch)`
-alone, so a run resumed at epoch k sees exactly the batches that an
+alone, so a run resumed at epoch k gets exactly the batches that an
 uninterrupted run would have seen from epoch k on.
 """
 

@@ -35,9 +35,9 @@ def check_destination(final: Path, overwrite: bool, option: str = "--output-dir"
     if final.exists() and not final.is_dir():
         raise UsageError(f"{option} {final} is a file; name a folder.")
     if final.is_dir() and any(final.iterdir()) and not overwrite:
-        what = "a run" if (final / CONFIG_FILE).exists() else "files"
+        contents = "a run" if (final / CONFIG_FILE).exists() else "files"
         raise UsageError(
-            f"{option} {final} already contains {what}; choose another folder or pass --overwrite."
+            f"{option} {final} already contains {contents}; choose another folder or pass --overwrite."
         )
 
 

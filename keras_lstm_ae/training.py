@@ -81,7 +81,7 @@ def fit(model, config: TrainConfig, data, callbacks=(), initial_epoch: int = 0,
         `(rows, reason, detail)`. `rows` contains one dict of logged values per
         completed epoch, with `val_` values only on validation epochs.
         `reason` is `None` when all epochs ran, else `"interrupted"` or
-        `"diverged"`, and `detail` says where training stopped.
+        `"diverged"`, and `detail` describes where training stopped.
     """
     import threading
 
@@ -270,17 +270,20 @@ def _raise_if_stopped(reason: Optional[str], detail: str, staging: Path, output_
     if reason is None:
         return
     state = checkpoints.read_state(staging)
-    kept = (f"the checkpoint of epoch {state['epoch']} is kept in {staging}"
-            if state else "no epoch had finished, so there is no checkpoint")
+    if state is None:
+        checkpoint_note = "no epoch had finished, so there is no checkpoint"
+    else:
+        checkpoint_note = f"the checkpoint of epoch {state['epoch']} is kept in {staging}"
     if reason == "interrupted":
         if state is None:
             shutil.rmtree(staging)
-            raise guards.TrainingInterrupted(f"training interrupted {detail}; {kept}.")
+            raise guards.TrainingInterrupted(
+                f"training interrupted {detail}; {checkpoint_note}.")
         raise guards.TrainingInterrupted(
-            f"training interrupted {detail}; {kept}. "
+            f"training interrupted {detail}; {checkpoint_note}. "
             f"Resume with: {checkpoints.resume_command(output_dir)}"
         )
     raise guards.TrainingDiverged(
-        f"training diverged: {detail}; {kept}. "
+        f"training diverged: {detail}; {checkpoint_note}. "
         "Start a new run with a lower --learning-rate or with --clip-norm set."
     )

@@ -34,6 +34,12 @@ def run_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Completed
 
 
 @pytest.fixture(scope="session")
+def real_csv(test_data_dir) -> Path:
+    """The real S&P 500 CSV: 100 stocks, Kaggle layout."""
+    return test_data_dir / "sp500" / "all_stocks_5yr_100.csv"
+
+
+@pytest.fixture(scope="session")
 def small_run(tmp_path_factory):
     """A synthetic reconstruction run of 400 sequences and 3 epochs, trained once per session."""
     from keras_lstm_ae import TrainConfig, train

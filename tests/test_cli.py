@@ -103,6 +103,6 @@ def test_train_evaluate_export_end_to_end(tmp_path):
     assert exported.returncode == 0, exported.stderr[-2000:]
     assert (tmp_path / "again" / "saved_model.pb").is_file()
 
-    refused = run_cli("export", "--model", "run", "--out", "again", cwd=tmp_path)
-    assert refused.returncode == 2
-    assert "--overwrite" in refused.stderr
+    rejected = run_cli("export", "--model", "run", "--out", "again", cwd=tmp_path)
+    assert rejected.returncode == 2
+    assert "--overwrite" in rejected.stderr

@@ -189,11 +189,11 @@ def keras_signature_output(run, signature, output, inputs):
 @pytest.mark.parametrize("name", REFERENCE_MODELS)
 def test_saved_model_cli_show_and_run(name, request, tmp_path):
     run, signature, output, inputs = reference_model(request, name)
-    shown = subprocess.run([saved_model_cli(), "show", "--dir", str(run.export_dir), "--all"],
+    listing = subprocess.run([saved_model_cli(), "show", "--dir", str(run.export_dir), "--all"],
                            capture_output=True, text=True, timeout=300)
-    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert listing.returncode == 0, listing.stderr[-2000:]
     for expected in ("serving_default", "encode", "reconstruct", signature):
-        assert f"signature_def['{expected}']" in shown.stdout
+        assert f"signature_def['{expected}']" in listing.stdout
 
     np.save(tmp_path / "sequences.npy", inputs)
     ran = subprocess.run(
@@ -289,11 +289,10 @@ def test_export_command_accepts_keras_file(small_run, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def sp500_predict_run(tmp_path_factory, test_data_dir):
+def sp500_predict_run(tmp_path_factory, real_csv):
     root = tmp_path_factory.mktemp("sp500_predict")
     config = keras_lstm_ae.TrainConfig(
-        data="sp500", task="predict", data_path=str(test_data_dir / "sp500" /
-                                                    "all_stocks_5yr_100.csv"),
+        data="sp500", task="predict", data_path=str(real_csv),
         tickers=["AAL", "AAPL", "ABBV", "ABC", "ABT", "ACN"], seq_len=20, hidden_size=8, epochs=1, verbose=0,
         output_dir=str(root / "run"), export_dir=str(root / "export"),
     )
@@ -335,9 +334,9 @@ def test_price_signature_constant_prices_are_finite(sp500_predict_run):
     assert next_value.shape == (2, 1)
 
 
-def test_evaluate_reads_moved_data(sp500_predict_run, tmp_path, test_data_dir):
+def test_evaluate_reads_moved_data(sp500_predict_run, tmp_path, real_csv):
     moved = tmp_path / "moved.csv"
-    shutil.copy(test_data_dir / "sp500" / "all_stocks_5yr_100.csv", moved)
+    shutil.copy(real_csv, moved)
     metrics = keras_lstm_ae.evaluate(sp500_predict_run.run_dir, data_path=moved)
     assert metrics["test_loss"] == pytest.approx(sp500_predict_run.metrics["test_loss"],
                                                  rel=1e-5)

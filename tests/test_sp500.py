@@ -29,11 +29,6 @@ def ramp(count: int, start: float = 10.0) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def real_csv(test_data_dir):
-    return test_data_dir / "sp500" / "all_stocks_5yr_100.csv"
-
-
-@pytest.fixture(scope="module")
 def yahoo_csv(real_csv, tmp_path_factory):
     """The real prices of a few stocks, rewritten in the Yahoo layout with a Symbol column."""
     table = pd.read_csv(real_csv)

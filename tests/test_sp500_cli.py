@@ -17,11 +17,6 @@ METRIC_KEYS = ("test_loss", "test_prediction_mse", "test_prediction_mse_all_step
 
 
 @pytest.fixture(scope="module")
-def real_csv(test_data_dir):
-    return test_data_dir / "sp500" / "all_stocks_5yr_100.csv"
-
-
-@pytest.fixture(scope="module")
 def small_csv(real_csv, tmp_path_factory):
     """The training stocks and 3 others of the real CSV, so forecasts stay quick."""
     table = pd.read_csv(real_csv)

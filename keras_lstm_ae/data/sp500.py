@@ -11,9 +11,9 @@ The ticker column may be called `symbol`, `Name` or `ticker`. A file without
 one contains a single stock named after the file (`AAPL.csv` is `AAPL`).
 
 Cleaning policy: a row is dropped, and counted by reason, when its date is
-empty or not a date, its ticker is empty, its price is empty, not a number or
-not positive, or it repeats the date of an earlier row of the same stock (the
-first row of a date is kept). Other columns are not read, so an empty `open`
+empty or not a date, its ticker is empty, or its price is empty, not a number
+or not positive. A row that repeats the date of an earlier row of the same
+stock is dropped too, so the first row of a date is kept. Other columns are not read, so an empty `open`
 does not drop a row priced by `high`. A price column in which no value is a
 number is rejected as a whole.
 """
@@ -185,8 +185,8 @@ def _read_table(path: Path, price_column: str):
     if DATE_COLUMN not in columns:
         raise UsageError(f"--data-path {path} has no date column (columns: {found}); "
                          f"pass {LAYOUTS}.")
-    wanted = _canonical(price_column)
-    if wanted not in columns:
+    requested = _canonical(price_column)
+    if requested not in columns:
         raise UsageError(f"--data-path {path} has no price column {price_column!r} (columns: "
                          f"{found}); choose one with --price-column.")
     ticker_name = next((columns[name] for name in TICKER_COLUMNS if name in columns), None)
@@ -194,7 +194,7 @@ def _read_table(path: Path, price_column: str):
         pd.Series(path.stem, index=table.index)
     return pd.DataFrame({"date": table[columns[DATE_COLUMN]].str.strip(),
                          "ticker": tickers,
-                         "price": table[columns[wanted]].str.strip()})
+                         "price": table[columns[requested]].str.strip()})
 
 
 def read_prices(data_path, price_column: str = DEFAULT_PRICE_COLUMN,
@@ -225,14 +225,14 @@ def read_prices(data_path, price_column: str = DEFAULT_PRICE_COLUMN,
                       ignore_index=True)
 
     if tickers:
-        wanted = {ticker.strip().upper() for ticker in tickers}
+        requested = {ticker.strip().upper() for ticker in tickers}
         present = set(table["ticker"].str.upper())
-        missing = sorted(wanted - present)
+        missing = sorted(requested - present)
         if missing:
             examples = ", ".join(sorted(present - {""})[:10])
             raise UsageError(f"--tickers {','.join(missing)} not found in {path} "
                              f"(stocks there include {examples}).")
-        table = table[table["ticker"].str.upper().isin(wanted)]
+        table = table[table["ticker"].str.upper().isin(requested)]
 
     report = CleaningReport(rows_read=len(table))
     dates = pd.to_datetime(table["date"], errors="coerce")

@@ -1,6 +1,6 @@
 """Synthetic signals: independent uniform values in [0, 1].
 
-Each sequence holds `seq_len` values drawn from U(0, 1), so its mean is close
+Each sequence contains `seq_len` values drawn from U(0, 1), so its mean is close
 to 0.5 and the values carry no structure that the model could exploit: an
 autoencoder has to store the whole sequence in its context vector.
 """
