@@ -90,6 +90,24 @@ def _add_fit_options(group, defaults: TrainConfig, epochs_help: str, batch_size_
                             "(default: %(default)s)")
 
 
+def _add_speed_options(parser: argparse.ArgumentParser) -> None:
+    speed = parser.add_argument_group(
+        "speed", "each optimization keeps the model's mathematics; turn one off to compare")
+    speed.add_argument("--no-fused-lstm", action="store_true",
+                       help="train with the stock keras.layers.LSTM instead of the fused loops "
+                            "(slower)")
+    speed.add_argument("--no-flat-heads", action="store_true",
+                       help="apply the sequence heads one time step at a time, as "
+                            "keras.layers.TimeDistributed does (slower)")
+    speed.add_argument("--lstm-shards", type=int, default=None, metavar="N",
+                       help="parts of each batch that the LSTM loops run in parallel, one per "
+                            "core (default: the available cores, at most 8 and at least 16 "
+                            "sequences a part)")
+    speed.add_argument("--keep-threads", action="store_true",
+                       help="keep TensorFlow's thread settings instead of one thread per "
+                            "operation and one scheduler thread per core")
+
+
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     hidden_defaults = ", ".join(f"{name} {size}" for name, size in DEFAULT_HIDDEN_SIZE.items())
@@ -128,6 +146,7 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     recovery.add_argument("--nondeterministic", action="store_true",
                           help="allow nondeterministic TensorFlow ops; the same --seed then no "
                                "longer guarantees the same weights")
+    _add_speed_options(parser)
 
 
 def _ticker_list(text: str) -> list[str]:
@@ -155,6 +174,7 @@ def _add_tune_options(parser: argparse.ArgumentParser) -> None:
                      batch_size_help="sequences per gradient step, unless the grid tunes it",
                      verbose_default=2)
     _add_data_options(parser, defaults)
+    _add_speed_options(parser)
 
 
 def _explicit_train_options(argv: Sequence[str]) -> set[str]:
@@ -256,6 +276,8 @@ def _data_and_fit_fields(args: argparse.Namespace) -> dict:
         max_sequences=args.max_sequences, mnist_mode=args.mnist_mode,
         price_column=args.price_column, tickers=args.tickers, stride=args.stride,
         plot_tickers=tuple(args.plot_tickers), start=args.start, end=args.end,
+        fused_lstm=not args.no_fused_lstm, flat_heads=not args.no_flat_heads,
+        lstm_shards=args.lstm_shards, set_threads=not args.keep_threads,
     )
 
 

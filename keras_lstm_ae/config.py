@@ -79,6 +79,17 @@ class TrainConfig:
             `None` starts at the first trading day.
         end: S&P 500 data: last date of the price plot, `YYYY-MM-DD`; `None`
             ends at the last trading day.
+        fused_lstm: Train with `keras_lstm_ae.layers.FusedLSTM`, the stock
+            LSTM's mathematics in faster loops. False uses `keras.layers.LSTM`.
+        flat_heads: Apply each sequence head to all time steps at once
+            (`FlatTimeDistributed`). False uses `keras.layers.TimeDistributed`,
+            which loops over the steps.
+        lstm_shards: Parts of each batch that the fused LSTMs run in
+            parallel. `None` picks one per available CPU core, at most 8 and
+            at least 16 sequences a part. Ignored without `fused_lstm`.
+        set_threads: With more than one shard, set TensorFlow to one thread
+            per operation and one scheduler thread per core, if its runtime
+            has not started yet.
     """
 
     data: Optional[str] = None
@@ -107,6 +118,10 @@ class TrainConfig:
     plot_tickers: tuple = ("AMZN", "GOOGL")
     start: Optional[str] = None
     end: Optional[str] = None
+    fused_lstm: bool = True
+    flat_heads: bool = True
+    lstm_shards: Optional[int] = None
+    set_threads: bool = True
 
     def resolved(self) -> "TrainConfig":
         """Return a validated copy with every `None` default filled in.
@@ -120,6 +135,10 @@ class TrainConfig:
         validate(config)
         if config.hidden_size is None:
             config.hidden_size = DEFAULT_HIDDEN_SIZE[config.data]
+        if config.lstm_shards is None:
+            from keras_lstm_ae.threads import default_shards
+
+            config.lstm_shards = default_shards(config.batch_size) if config.fused_lstm else 1
         if config.data == "sp500" and config.data_path is None:
             from keras_lstm_ae.data.sp500 import default_data_path
 
@@ -169,6 +188,13 @@ def validate(config: TrainConfig) -> None:
     _require_positive_int(config.num_sequences, "--num-sequences")
     if config.max_sequences is not None:
         _require_positive_int(config.max_sequences, "--max-sequences")
+    if config.lstm_shards is not None:
+        _require_positive_int(config.lstm_shards, "--lstm-shards")
+        if config.lstm_shards > config.batch_size:
+            raise UsageError(
+                f"--lstm-shards {config.lstm_shards} is more than --batch-size "
+                f"{config.batch_size}; use at most one shard per sequence of a batch."
+            )
 
     if not (isinstance(config.learning_rate, (int, float)) and math.isfinite(config.learning_rate)
             and config.learning_rate > 0):

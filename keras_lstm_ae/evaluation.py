@@ -87,6 +87,8 @@ def load_keras_file(path: Path):
                          "pass a model saved with model.save('NAME.keras').")
     import keras
 
+    import keras_lstm_ae.layers  # noqa: F401  registers FusedLSTM and FlatTimeDistributed
+
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except (ValueError, OSError, KeyError) as error:

@@ -79,7 +79,7 @@ def export_saved_model(model, export_dir: Path, config: Optional[dict] = None,
     """Write `model` as a TensorFlow SavedModel in `export_dir`, atomically.
 
     Args:
-        model: A model from `build_model`.
+        model: A model from `build_model`, with stock or fast layers.
         export_dir: Destination folder.
         config: The training options, which choose the task's and the data
             set's signatures and are recorded in the metadata asset. Without
@@ -94,8 +94,12 @@ def export_saved_model(model, export_dir: Path, config: Optional[dict] = None,
     """
     import keras
 
+    from keras_lstm_ae.model import plain_copy
     from keras_lstm_ae.signatures import build_endpoints
 
+    # Trace the stock layers: the graph then holds only their operations,
+    # which converters such as tf2onnx know.
+    model = plain_copy(model)
     config = dict(config or {})
     config.setdefault("task", infer_task(model))
     export_dir = Path(export_dir)

@@ -77,7 +77,7 @@ class LstmAutoencoderHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         config = self.trial_config(hp)
-        keras.utils.set_random_seed(config.seed)
+        training.prepare_tensorflow(config)
         return training.build_and_compile(config, self.data)
 
     def fit(self, hp, model, *args, callbacks=(), **kwargs):

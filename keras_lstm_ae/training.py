@@ -52,12 +52,32 @@ def validation_epochs(epochs: int, validate_every: int) -> list[int]:
     return sorted(set(range(validate_every, epochs + 1, validate_every)) | {epochs})
 
 
+def layer_options(config: TrainConfig) -> dict:
+    """Return the `build_model` options of a resolved config's speed settings."""
+    return {"fused_lstm": config.fused_lstm, "flat_heads": config.flat_heads,
+            "lstm_shards": min(config.lstm_shards, config.batch_size) if config.fused_lstm else 1}
+
+
+def prepare_tensorflow(config: TrainConfig) -> None:
+    """Set threads, seeds and determinism before a resolved config's model is built."""
+    import keras
+    import tensorflow as tf
+
+    from keras_lstm_ae import threads
+
+    if config.set_threads and config.fused_lstm:
+        threads.configure(config.lstm_shards)
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
 def build_and_compile(config: TrainConfig, data):
     """Build the model of a resolved config and compile it with its task's losses."""
     from keras_lstm_ae.model import build_for_task
 
     model = build_for_task(config.task, data.seq_len, data.num_features, config.hidden_size,
-                           num_classes=data.num_classes)
+                           num_classes=data.num_classes, **layer_options(config))
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clip_norm),
                   **tasks.compile_arguments(config.task))
     return model
@@ -106,15 +126,6 @@ def fit(model, config: TrainConfig, data, callbacks=(), initial_epoch: int = 0,
     return epoch_log.rows, safe_stop.reason, safe_stop.detail
 
 
-def _seed_everything(config: TrainConfig) -> None:
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(config.seed)
-    if config.deterministic:
-        tf.config.experimental.enable_op_determinism()
-
-
 def train(config: TrainConfig, callbacks=()) -> TrainResult:
     """Train an LSTM autoencoder and write its run folder and SavedModel.
 
@@ -158,7 +169,7 @@ def train(config: TrainConfig, callbacks=()) -> TrainResult:
     with _keep_only_resumable(staging):
         write_json(staging / runs.CONFIG_FILE,
                    {**config.to_dict(), "keras_lstm_ae_version": __version__})
-        _seed_everything(config)
+        prepare_tensorflow(config)
         model = build_and_compile(config, data)
     return _train_and_publish(config, data, model, staging, initial_epoch=0, rows=[],
                               seconds_before=0.0, callbacks=callbacks)
@@ -189,7 +200,9 @@ def resume(run_dir, callbacks=()) -> TrainResult:
     data = load_data(config)
     import keras
 
-    _seed_everything(config)
+    import keras_lstm_ae.layers  # noqa: F401  registers the fast layers of the checkpoint
+
+    prepare_tensorflow(config)
     model = keras.saving.load_model(staging / checkpoints.CHECKPOINT_MODEL, safe_mode=True)
     rows = history.read(staging / runs.HISTORY_FILE)
     logger.info("Resuming %s after epoch %d of %d", config.output_dir, state["epoch"],
