@@ -67,7 +67,8 @@ def epoch_timer():
 
 
 def run_package(hidden_size, epochs, num_sequences, seq_len, batch_size, threads):
-    configure_tensorflow(threads)
+    # The package sets its own threads: one per operation, one scheduler
+    # thread per core, and one batch shard per core.
     from keras_lstm_ae import TrainConfig, training
     from keras_lstm_ae.data import SequenceData, Split
 
@@ -76,6 +77,7 @@ def run_package(hidden_size, epochs, num_sequences, seq_len, batch_size, threads
     config = TrainConfig(hidden_size=hidden_size, epochs=epochs, batch_size=batch_size,
                          validate_every=1, learning_rate=LEARNING_RATE,
                          clip_norm=CLIP_NORM, verbose=0).resolved()
+    training.prepare_tensorflow(config)
     model = training.build_and_compile(config, data)
     timer = epoch_timer()
     training.fit(model, config, data, callbacks=[timer])
