@@ -11,7 +11,8 @@ Usage:
     python benchmarks/epoch_time.py                     # hidden sizes 30, 60, 120
     python benchmarks/epoch_time.py --hidden-sizes 60 --epochs 3
 
-The table is printed and written to benchmarks/RESULTS.md (`--output`).
+The table is printed and replaces this script's section of
+benchmarks/RESULTS.md (`--output`); the rest of the file is kept.
 PyTorch rows are skipped with a message when torch is not installed
 (`pip install torch==2.13.0` gives a CPU build).
 """
@@ -29,6 +30,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from results_file import replace_section
 
 IMPLEMENTATIONS = ("keras_lstm_ae", "stock_keras", "pytorch")
 LEARNING_RATE = 0.001
@@ -229,7 +232,7 @@ def main() -> int:
         rows.append((hidden_size, results))
 
     lines = [
-        "# Epoch time: keras-lstm-ae, stock Keras and PyTorch",
+        "## Epoch time: keras-lstm-ae, stock Keras and PyTorch",
         "",
         f"Command: `python benchmarks/epoch_time.py --hidden-sizes "
         f"{' '.join(map(str, args.hidden_sizes))} --epochs {args.epochs} --threads {args.threads}`",
@@ -260,10 +263,7 @@ def main() -> int:
                      f"{peaks} |")
     text = "\n".join(lines) + "\n"
     print(text)
-    output = Path(args.output)
-    temporary = output.with_name(f".{output.name}.tmp")
-    temporary.write_text(text)
-    temporary.replace(output)
+    replace_section(Path(args.output), "epoch_time.py", text)
     return 0
 
 

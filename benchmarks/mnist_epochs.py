@@ -14,7 +14,8 @@ the test accuracy is measured after it.
 
 PyTorch is skipped with a message when torch is not installed
 (`pip install torch==2.13.0` gives a CPU build). The table is printed and
-appended to benchmarks/RESULTS.md unless `--no-write` is given.
+replaces this script's section of benchmarks/RESULTS.md unless `--no-write`
+is given.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from results_file import replace_section
 
 HIDDEN_SIZE = 120
 BATCH_SIZE = 128
@@ -156,7 +159,6 @@ def main() -> int:
               f"{result['test_accuracy']:.4f}, peak {result['peak_mib']:.0f} MiB", flush=True)
 
     lines = [
-        "",
         f"## MNIST classification, {args.epochs} epochs",
         "",
         f"Command: `python benchmarks/mnist_epochs.py --data-path mnist.npz --epochs "
@@ -177,8 +179,7 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:
-        with open(args.output, "a") as output:
-            output.write(text)
+        replace_section(Path(args.output), "mnist_epochs.py", text)
     return 0
 
 

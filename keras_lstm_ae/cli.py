@@ -99,6 +99,8 @@ def _add_speed_options(parser: argparse.ArgumentParser) -> None:
     speed.add_argument("--no-flat-heads", action="store_true",
                        help="apply the sequence heads one time step at a time, as "
                             "keras.layers.TimeDistributed does (slower)")
+    speed.add_argument("--no-xla", action="store_true",
+                       help="run the fused LSTM loops without XLA compilation (slower)")
     speed.add_argument("--lstm-shards", type=int, default=None, metavar="N",
                        help="parts of each batch that the LSTM loops run in parallel, one per "
                             "core (default: the available cores, at most 8 and at least 16 "
@@ -277,7 +279,8 @@ def _data_and_fit_fields(args: argparse.Namespace) -> dict:
         price_column=args.price_column, tickers=args.tickers, stride=args.stride,
         plot_tickers=tuple(args.plot_tickers), start=args.start, end=args.end,
         fused_lstm=not args.no_fused_lstm, flat_heads=not args.no_flat_heads,
-        lstm_shards=args.lstm_shards, set_threads=not args.keep_threads,
+        lstm_shards=args.lstm_shards, xla_lstm=not args.no_xla,
+        set_threads=not args.keep_threads,
     )
 
 

@@ -87,6 +87,8 @@ class TrainConfig:
         lstm_shards: Parts of each batch that the fused LSTMs run in
             parallel. `None` picks one per available CPU core, at most 8 and
             at least 16 sequences a part. Ignored without `fused_lstm`.
+        xla_lstm: Compile the fused LSTMs' loops with XLA, which fuses each
+            time step's small operations. Ignored without `fused_lstm`.
         set_threads: With more than one shard, set TensorFlow to one thread
             per operation and one scheduler thread per core, if its runtime
             has not started yet.
@@ -121,6 +123,7 @@ class TrainConfig:
     fused_lstm: bool = True
     flat_heads: bool = True
     lstm_shards: Optional[int] = None
+    xla_lstm: bool = True
     set_threads: bool = True
 
     def resolved(self) -> "TrainConfig":

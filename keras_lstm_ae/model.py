@@ -34,6 +34,7 @@ def build_model(
     fused_lstm: bool = True,
     flat_heads: bool = True,
     lstm_shards: int = 1,
+    lstm_xla: bool = True,
 ):
     """Build an LSTM autoencoder, like the reference `LSTM_AE(input_size, hidden_size, output_size, labels)`.
 
@@ -53,6 +54,7 @@ def build_model(
             `keras.layers.TimeDistributed` for the sequence heads.
         lstm_shards: Parts of the batch that each fused LSTM runs in
             parallel; see `FusedLSTM`.
+        lstm_xla: Compile the fused LSTM loops with XLA.
 
     Returns:
         A `keras.Model` with input `sequences` of shape `(batch, seq_len,
@@ -71,7 +73,7 @@ def build_model(
 
         def lstm(constant_input=False, **kwargs):
             return FusedLSTM(hidden_size, constant_input=constant_input, shards=lstm_shards,
-                             **kwargs)
+                             xla=lstm_xla, **kwargs)
     else:
         def lstm(constant_input=False, **kwargs):
             return layers.LSTM(hidden_size, **kwargs)
@@ -105,8 +107,8 @@ def build_for_task(task: str, seq_len: int, num_features: int, hidden_size: int,
                    num_classes: Optional[int] = None, **layer_options):
     """Build the model that a task trains on sequences of `seq_len` steps.
 
-    `layer_options` are `build_model`'s `fused_lstm`, `flat_heads` and
-    `lstm_shards`.
+    `layer_options` are `build_model`'s `fused_lstm`, `flat_heads`,
+    `lstm_shards` and `lstm_xla`.
     """
     return build_model(
         seq_len=tasks.input_length(task, seq_len),

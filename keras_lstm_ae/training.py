@@ -55,7 +55,8 @@ def validation_epochs(epochs: int, validate_every: int) -> list[int]:
 def layer_options(config: TrainConfig) -> dict:
     """Return the `build_model` options of a resolved config's speed settings."""
     return {"fused_lstm": config.fused_lstm, "flat_heads": config.flat_heads,
-            "lstm_shards": min(config.lstm_shards, config.batch_size) if config.fused_lstm else 1}
+            "lstm_shards": min(config.lstm_shards, config.batch_size) if config.fused_lstm else 1,
+            "lstm_xla": config.xla_lstm}
 
 
 def prepare_tensorflow(config: TrainConfig) -> None:
