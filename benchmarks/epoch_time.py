@@ -10,6 +10,7 @@ global norm 1.
 Usage:
     python benchmarks/epoch_time.py                     # hidden sizes 30, 60, 120
     python benchmarks/epoch_time.py --hidden-sizes 60 --epochs 3
+    python benchmarks/epoch_time.py --ablation 60      # also each optimization off
 
 The table is printed and replaces this script's section of
 benchmarks/RESULTS.md (`--output`); the rest of the file is kept.
@@ -34,6 +35,14 @@ from pathlib import Path
 from results_file import replace_section
 
 IMPLEMENTATIONS = ("keras_lstm_ae", "stock_keras", "pytorch")
+# The package with one optimization turned off at a time: option -> TrainConfig fields.
+ABLATIONS = {
+    "(none: the defaults)": {},
+    "--no-xla": {"xla_lstm": False},
+    "--lstm-shards 1": {"lstm_shards": 1},
+    "--no-flat-heads": {"flat_heads": False},
+    "--no-fused-lstm": {"fused_lstm": False},
+}
 LEARNING_RATE = 0.001
 CLIP_NORM = 1.0
 
@@ -69,7 +78,8 @@ def epoch_timer():
     return EpochTimer()
 
 
-def run_package(hidden_size, epochs, num_sequences, seq_len, batch_size, threads):
+def run_package(hidden_size, epochs, num_sequences, seq_len, batch_size, threads,
+                options=None):
     # The package sets its own threads: one per operation, one scheduler
     # thread per core, and one batch shard per core.
     from keras_lstm_ae import TrainConfig, training
@@ -79,7 +89,7 @@ def run_package(hidden_size, epochs, num_sequences, seq_len, batch_size, threads
     data = SequenceData("synthetic", Split(x), Split(x[:batch_size]), Split(x[:batch_size]))
     config = TrainConfig(hidden_size=hidden_size, epochs=epochs, batch_size=batch_size,
                          validate_every=1, learning_rate=LEARNING_RATE,
-                         clip_norm=CLIP_NORM, verbose=0).resolved()
+                         clip_norm=CLIP_NORM, verbose=0, **(options or {})).resolved()
     training.prepare_tensorflow(config)
     model = training.build_and_compile(config, data)
     timer = epoch_timer()
@@ -185,6 +195,26 @@ def versions() -> str:
     return ", ".join(found)
 
 
+def ablation_lines(args) -> list[str]:
+    """Time the package with each optimization off and return the table's lines."""
+    lines = ["", f"The package at hidden size {args.ablation} with one optimization turned off "
+             "(median epoch time, same data and epochs):", "",
+             "| option | epoch (s) | / defaults |", "| --- | --- | --- |"]
+    baseline = None
+    for option in ABLATIONS:
+        result = measure(option, args.ablation, args)
+        if "error" in result:
+            print(f"{option}: failed: {result['error']}", file=sys.stderr)
+            continue
+        seconds = statistics.median(result["seconds"][1:] or result["seconds"])
+        baseline = baseline or seconds
+        print(f"ablation {option}: median {seconds:.3f} s an epoch", flush=True)
+        lines.append(f"| `{option}` | {seconds:.3f} | {seconds / baseline:.2f} |"
+                     if option.startswith("--") else
+                     f"| {option} | {seconds:.3f} | {seconds / baseline:.2f} |")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden-sizes", type=int, nargs="+", default=[30, 60, 120])
@@ -197,6 +227,9 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=128, help="default: 128")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="threads of each framework (default: the CPU count)")
+    parser.add_argument("--ablation", type=int, default=None, metavar="HIDDEN",
+                        help="also time the package at this hidden size with each of its "
+                             "optimizations turned off in turn (default: no)")
     parser.add_argument("--output", default=str(Path(__file__).with_name("RESULTS.md")))
     parser.add_argument("--worker", nargs=2, metavar=("IMPLEMENTATION", "HIDDEN"),
                         help=argparse.SUPPRESS)
@@ -204,8 +237,12 @@ def main() -> int:
 
     if args.worker:
         implementation, hidden_size = args.worker[0], int(args.worker[1])
-        seconds = RUNNERS[implementation](hidden_size, args.epochs, args.num_sequences,
-                                          args.seq_len, args.batch_size, args.threads)
+        run_arguments = (hidden_size, args.epochs, args.num_sequences, args.seq_len,
+                         args.batch_size, args.threads)
+        if implementation in ABLATIONS:
+            seconds = run_package(*run_arguments, options=ABLATIONS[implementation])
+        else:
+            seconds = RUNNERS[implementation](*run_arguments)
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps({"seconds": seconds, "peak_mib": peak_mib}))
         return 0
@@ -261,6 +298,8 @@ def main() -> int:
         lines.append(f"| {hidden_size} | {cell('keras_lstm_ae')} | {cell('stock_keras')} | "
                      f"{cell('pytorch')} | {ratio('keras_lstm_ae')} | {ratio('stock_keras')} | "
                      f"{peaks} |")
+    if args.ablation:
+        lines += ablation_lines(args)
     text = "\n".join(lines) + "\n"
     print(text)
     replace_section(Path(args.output), "epoch_time.py", text)

@@ -37,13 +37,13 @@ def main() -> None:
     import keras
 
     from keras_lstm_ae import tasks
-    from keras_lstm_ae.training import build_and_compile
+    from keras_lstm_ae.training import build_and_compile, prepare_tensorflow
 
     config = TrainConfig(data="mnist", task="classify", mnist_mode=args.mode,
                          data_path=args.data_path, batch_size=args.batch_size).resolved()
     data = mnist.load(args.data_path, mode=args.mode, seed=config.seed)
     data = data.truncated(args.steps * args.batch_size)
-    keras.utils.set_random_seed(config.seed)
+    prepare_tensorflow(config)
     model = build_and_compile(config, data)
     arrays = tasks.make_arrays("classify", data.train)
 

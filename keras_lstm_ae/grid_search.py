@@ -12,7 +12,6 @@ import math
 import time
 from pathlib import Path
 
-import keras
 import keras_tuner
 
 from keras_lstm_ae import history, training

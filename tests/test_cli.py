@@ -68,7 +68,8 @@ def test_help_lists_every_train_option_with_default(tmp_path):
     for option in ("--data", "--task", "--hidden-size", "--learning-rate", "--clip-norm",
                    "--epochs", "--batch-size", "--validate-every", "--seed", "--num-sequences",
                    "--seq-len", "--data-path", "--output-dir", "--export-dir", "--no-export",
-                   "--overwrite", "--verbose"):
+                   "--overwrite", "--verbose", "--no-fused-lstm", "--no-xla", "--no-flat-heads",
+                   "--lstm-shards", "--keep-threads"):
         assert option in text, option
     assert "(default: 300)" in text
     assert "(default: 0.001)" in text

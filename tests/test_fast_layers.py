@@ -1,5 +1,7 @@
 """The fast layers compute what the stock Keras layers compute, forward and backward."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,31 @@ def test_default_shards_stay_within_limits():
     assert threads.default_shards(1) == 1
     assert 1 <= threads.default_shards(128) <= min(threads.MAX_SHARDS, threads.available_cpus())
     assert threads.default_shards(128) <= 128 // threads.MIN_SHARD_ROWS
+
+
+def _layer_classes(run_dir):
+    model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+    return {layer.name: type(layer).__name__ for layer in model.layers}
+
+
+def test_training_uses_fast_layers_by_default(small_run):
+    classes = _layer_classes(small_run.run_dir)
+    assert classes["encoder"] == classes["decoder"] == "FusedLSTM"
+    assert classes["reconstruction"] == "FlatTimeDistributed"
+
+
+def test_command_line_switches_turn_each_optimization_off(tmp_path):
+    from conftest import run_cli
+
+    completed = run_cli("train", "--epochs", "1", "--num-sequences", "40", "--seq-len", "6",
+                        "--hidden-size", "4", "--verbose", "0", "--no-export",
+                        "--output-dir", "run", "--no-fused-lstm", "--no-flat-heads",
+                        "--no-xla", "--lstm-shards", "1", "--keep-threads", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    classes = _layer_classes(tmp_path / "run")
+    assert classes["encoder"] == classes["decoder"] == "LSTM"
+    assert classes["reconstruction"] == "TimeDistributed"
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["fused_lstm"] is False and config["flat_heads"] is False
+    assert config["xla_lstm"] is False and config["set_threads"] is False
+    assert config["lstm_shards"] == 1

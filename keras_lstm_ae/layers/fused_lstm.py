@@ -11,8 +11,9 @@ only how they are computed:
 - the backward pass is written out: a reverse loop carries only the hidden
   and cell gradients, and the weight gradients are single matrix products
   over all steps after it;
-- each loop is compiled with XLA, which fuses a step's small operations;
-  with them TensorFlow's cost per operation, not arithmetic, dominated;
+- when training, each loop is compiled with XLA, which fuses a step's small
+  operations: on tensors this small, TensorFlow spends more time starting
+  each operation than computing it;
 - the batch can be cut into shards that run their loops side by side, one
   per CPU core, which suits the small matrices of these models better than
   splitting each product across threads.
