@@ -272,9 +272,12 @@ def main() -> int:
         "## Epoch time: keras-lstm-ae, stock Keras and PyTorch",
         "",
         f"Command: `python benchmarks/epoch_time.py --hidden-sizes "
-        f"{' '.join(map(str, args.hidden_sizes))} --epochs {args.epochs} --threads {args.threads}`",
+        f"{' '.join(map(str, args.hidden_sizes))} --epochs {args.epochs} --threads {args.threads}"
+        f"{f' --ablation {args.ablation}' if args.ablation else ''}`",
         "",
-        f"Machine: {machine_description(args.threads)}. Versions: {versions()}.",
+        f"Machine: {machine_description(args.threads)}. Versions: {versions()}. "
+        "The package sets its own threads (one per operation, one scheduler thread per "
+        "core); `--threads` applies to stock Keras and PyTorch.",
         "",
         f"Data: {args.num_sequences} training sequences of {args.seq_len} steps, batch "
         f"{args.batch_size}. Each value is the median of epochs 2 to {args.epochs} of one "

@@ -202,3 +202,22 @@ def test_command_line_switches_turn_each_optimization_off(tmp_path):
     assert config["fused_lstm"] is False and config["flat_heads"] is False
     assert config["xla_lstm"] is False and config["set_threads"] is False
     assert config["lstm_shards"] == 1
+
+
+def test_thread_settings_apply_before_tensorflow_starts_and_are_skipped_after():
+    import subprocess
+    import sys
+
+    code = ("from keras_lstm_ae import threads\n"
+            "import tensorflow as tf\n"
+            "first = threads.configure(2)\n"
+            "tf.constant(1.0) + 1.0\n"
+            "second = threads.configure(3)\n"
+            "print(first, second, tf.config.threading.get_intra_op_parallelism_threads(),\n"
+            "      tf.config.threading.get_inter_op_parallelism_threads())\n")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    first, second, intra, inter = completed.stdout.split()[-4:]
+    assert (first, second, intra) == ("True", "False", "1")
+    assert int(inter) == max(2, threads.available_cpus())
