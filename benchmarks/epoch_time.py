@@ -36,12 +36,13 @@ from results_file import replace_section
 
 IMPLEMENTATIONS = ("keras_lstm_ae", "stock_keras", "pytorch")
 # The package with one optimization turned off at a time: option -> TrainConfig fields.
+# Worker name -> (the command-line option it stands for, its TrainConfig fields).
 ABLATIONS = {
-    "(none: the defaults)": {},
-    "--no-xla": {"xla_lstm": False},
-    "--lstm-shards 1": {"lstm_shards": 1},
-    "--no-flat-heads": {"flat_heads": False},
-    "--no-fused-lstm": {"fused_lstm": False},
+    "defaults": ("(none: the defaults)", {}),
+    "no_xla": ("`--no-xla`", {"xla_lstm": False}),
+    "one_shard": ("`--lstm-shards 1`", {"lstm_shards": 1}),
+    "no_flat_heads": ("`--no-flat-heads`", {"flat_heads": False}),
+    "no_fused_lstm": ("`--no-fused-lstm`", {"fused_lstm": False}),
 }
 LEARNING_RATE = 0.001
 CLIP_NORM = 1.0
@@ -201,17 +202,15 @@ def ablation_lines(args) -> list[str]:
              "(median epoch time, same data and epochs):", "",
              "| option | epoch (s) | / defaults |", "| --- | --- | --- |"]
     baseline = None
-    for option in ABLATIONS:
-        result = measure(option, args.ablation, args)
+    for worker, (option, _) in ABLATIONS.items():
+        result = measure(worker, args.ablation, args)
         if "error" in result:
             print(f"{option}: failed: {result['error']}", file=sys.stderr)
             continue
         seconds = statistics.median(result["seconds"][1:] or result["seconds"])
         baseline = baseline or seconds
         print(f"ablation {option}: median {seconds:.3f} s an epoch", flush=True)
-        lines.append(f"| `{option}` | {seconds:.3f} | {seconds / baseline:.2f} |"
-                     if option.startswith("--") else
-                     f"| {option} | {seconds:.3f} | {seconds / baseline:.2f} |")
+        lines.append(f"| {option} | {seconds:.3f} | {seconds / baseline:.2f} |")
     return lines
 
 
@@ -240,7 +239,7 @@ def main() -> int:
         run_arguments = (hidden_size, args.epochs, args.num_sequences, args.seq_len,
                          args.batch_size, args.threads)
         if implementation in ABLATIONS:
-            seconds = run_package(*run_arguments, options=ABLATIONS[implementation])
+            seconds = run_package(*run_arguments, options=ABLATIONS[implementation][1])
         else:
             seconds = RUNNERS[implementation](*run_arguments)
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
